@@ -1,0 +1,26 @@
+"""Well-known locations: the model cache and the shared test data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """Model cache: $POSEBAKE_CACHE, else $XDG_CACHE_HOME/posebake, else ~/.cache/posebake."""
+    env = os.environ.get("POSEBAKE_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "posebake"
+
+
+def repo_root() -> Path:
+    """The source checkout this package was installed from (editable installs)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def shared_data() -> Path:
+    """Shared real test data: $POSEBAKE_DATA, else ../shared/data beside the checkout."""
+    env = os.environ.get("POSEBAKE_DATA")
+    return Path(env) if env else repo_root().parent / "shared" / "data"
