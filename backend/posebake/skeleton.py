@@ -5,6 +5,8 @@ array can be used as-is: index `i` of every (.., J, ..) array is `BLAZEPOSE_JOIN
 """
 from __future__ import annotations
 
+import numpy as np
+
 BLAZEPOSE_JOINTS: tuple[str, ...] = (
     "nose",
     "left_eye_inner", "left_eye", "left_eye_outer",
@@ -45,3 +47,28 @@ BONES: tuple[tuple[str, str], ...] = (
 )
 
 BONE_INDICES: tuple[tuple[int, int], ...] = tuple((JOINT_INDEX[a], JOINT_INDEX[b]) for a, b in BONES)
+
+
+def standing_pose() -> np.ndarray:
+    """A plausible adult (about 1.7 m) standing facing the camera, arms down: (33,3) metres, root-relative.
+
+    OpenCV camera axes (x right, y down, z away from the camera), origin at mid-hip; the person's left side
+    is at +x (it appears on the right of the image). Used as a synthetic subject by tests and demos.
+    """
+    half = {  # left-side and midline points; right side mirrors x
+        "nose": (0.0, -0.70, -0.10), "left_eye_inner": (0.015, -0.73, -0.085), "left_eye": (0.032, -0.73, -0.08),
+        "left_eye_outer": (0.048, -0.73, -0.07), "left_ear": (0.075, -0.70, 0.0),
+        "mouth_left": (0.025, -0.65, -0.085), "left_shoulder": (0.19, -0.50, 0.0),
+        "left_elbow": (0.22, -0.22, 0.01), "left_wrist": (0.24, 0.03, -0.04), "left_pinky": (0.255, 0.11, -0.04),
+        "left_index": (0.235, 0.12, -0.075), "left_thumb": (0.215, 0.08, -0.085), "left_hip": (0.09, 0.0, 0.0),
+        "left_knee": (0.10, 0.43, -0.02), "left_ankle": (0.10, 0.85, 0.0), "left_heel": (0.10, 0.91, 0.05),
+        "left_foot_index": (0.12, 0.93, -0.14),
+    }
+    out = np.zeros((len(BLAZEPOSE_JOINTS), 3))
+    for name, i in JOINT_INDEX.items():
+        if name in half:
+            out[i] = half[name]
+        else:
+            mirror = name.replace("right", "left")
+            out[i] = np.array(half[mirror]) * (-1.0, 1.0, 1.0)
+    return out
