@@ -1,0 +1,58 @@
+"""Rotated, scaled crops of regions of interest, batched on the device with one `grid_sample`.
+
+A region of interest (ROI) is (cx, cy, w, h, angle) in image pixels, with continuous pixel coordinates
+(pixel i covers [i, i+1)) and the angle in radians, positive when the ROI's "up" leans to the right
+(image y points down). The same mapping is used forwards (crop) and backwards (crop coords -> image), so
+landmarks land exactly where the model saw them.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def roi_to_image(points: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+    """Map points in normalized crop coordinates ([0,1]², (...,K,2)) to image pixels for rois (...,5)."""
+    cx, cy, w, h, ang = rois.unbind(-1)
+    dx = (points[..., 0] - 0.5) * w[..., None]
+    dy = (points[..., 1] - 0.5) * h[..., None]
+    c, s = torch.cos(ang)[..., None], torch.sin(ang)[..., None]
+    return torch.stack((cx[..., None] + dx * c - dy * s, cy[..., None] + dx * s + dy * c), dim=-1)
+
+
+def image_to_roi(points: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+    """Inverse of `roi_to_image`: image pixels (...,K,2) -> normalized crop coordinates."""
+    cx, cy, w, h, ang = rois.unbind(-1)
+    px = points[..., 0] - cx[..., None]
+    py = points[..., 1] - cy[..., None]
+    c, s = torch.cos(ang)[..., None], torch.sin(ang)[..., None]
+    return torch.stack(((px * c + py * s) / w[..., None] + 0.5, (-px * s + py * c) / h[..., None] + 0.5), dim=-1)
+
+
+def crop(images: torch.Tensor, rois: torch.Tensor, frame_index: torch.Tensor, size: int,
+         padding_mode: str = "border") -> torch.Tensor:
+    """Sample `size`×`size` crops.
+
+    images: (N,3,H,W) float; rois: (R,5); frame_index: (R,) long, which image each ROI reads from.
+    padding_mode "border" replicates edge pixels, which is what the landmark model was trained with
+    (zero padding makes a black frame edge look like a body boundary); "zeros" gives the detector's
+    letterbox bars.
+    """
+    n, _, h, w = images.shape
+    u = (torch.arange(size, device=images.device, dtype=images.dtype) + 0.5) / size
+    grid_uv = torch.stack(torch.meshgrid(u, u, indexing="xy"), dim=-1).reshape(1, -1, 2)  # (1,S*S,2) x,y
+    pix = roi_to_image(grid_uv.expand(rois.shape[0], -1, -1), rois.to(images.dtype))  # (R,S*S,2)
+    norm = torch.stack((pix[..., 0] * (2.0 / w) - 1.0, pix[..., 1] * (2.0 / h) - 1.0), dim=-1)
+    src = images.index_select(0, frame_index) if rois.shape[0] != n or frame_index.numel() != n else images
+    if src is images and not torch.equal(frame_index, torch.arange(n, device=frame_index.device)):
+        src = images.index_select(0, frame_index)
+    out = F.grid_sample(src, norm.view(-1, size, size, 2), mode="bilinear", padding_mode=padding_mode,
+                        align_corners=False)
+    return out
+
+
+def letterbox_rois(width: int, height: int, n: int, device: torch.device) -> torch.Tensor:
+    """ROIs covering whole frames, square on the long side (the detector's keep-aspect input)."""
+    side = float(max(width, height))
+    roi = torch.tensor([width / 2.0, height / 2.0, side, side, 0.0], device=device)
+    return roi.expand(n, 5).contiguous()

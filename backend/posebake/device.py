@@ -1,0 +1,34 @@
+"""Torch device selection: CUDA when present, CPU otherwise."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import PoseBakeError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """Resolve `auto|cpu|cuda[:N]` to a device, failing clearly when CUDA is asked for but absent."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PoseBakeError("--device cuda was asked for, but torch sees no CUDA device "
+                            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'})")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise PoseBakeError(f"unknown device {name!r}: use auto, cpu or cuda") from exc
+
+
+def configure_cpu_threads() -> int:
+    """Use every core for intra-op parallelism unless the user set OMP/torch threads themselves."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(os.cpu_count() or 1)
+    return torch.get_num_threads()
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"

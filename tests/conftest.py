@@ -1,0 +1,50 @@
+"""Shared fixtures: the real data beside the checkout and the real model files."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posebake.paths import shared_data
+
+# Keep the two cores for the work itself; torch's default inter-op pool adds nothing here.
+os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    d = shared_data()
+    if not (d / "videos").is_dir():
+        pytest.skip(f"shared test data not found at {d} (set POSEBAKE_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def videos(data_dir: Path) -> Path:
+    return data_dir / "videos"
+
+
+@pytest.fixture(scope="session")
+def model_files() -> Path:
+    """The real model cache, fetched (a no-op when already there) before the first test that needs it."""
+    from posebake.models.fetch import fetch
+    from posebake.models.store import models_dir
+
+    fetch(log=lambda msg: None)
+    return models_dir()
+
+
+def read_frame(path: Path, index: int) -> np.ndarray:
+    """Frame `index` of a video as RGB uint8 (decoded sequentially, so the index is exact)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        for _ in range(index):
+            cap.grab()
+        ok, bgr = cap.read()
+    finally:
+        cap.release()
+    assert ok, f"cannot read frame {index} of {path}"
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
