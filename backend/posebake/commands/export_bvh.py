@@ -11,7 +11,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export-bvh", help="write one track of a Motion file as a BVH animation",
-                              description=__doc__.splitlines()[0])
+                              description="Write one track of a Motion file as a BVH animation: a 19-joint "
+                                          "skeleton with constant bone lengths, metres, Y up.")
     p.add_argument("motion", type=Path, help="Motion file (.npz) written by `posebake estimate`")
     p.add_argument("-o", "--output", type=Path, required=True, help="BVH file to write")
     p.add_argument("--track", type=int, default=0,
