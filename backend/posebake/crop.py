@@ -38,16 +38,21 @@ def crop(images: torch.Tensor, rois: torch.Tensor, frame_index: torch.Tensor, si
     (zero padding makes a black frame edge look like a body boundary); "zeros" gives the detector's
     letterbox bars.
     """
-    n, _, h, w = images.shape
+    n, c, h, w = images.shape
+    r = rois.shape[0]
     u = (torch.arange(size, device=images.device, dtype=images.dtype) + 0.5) / size
     grid_uv = torch.stack(torch.meshgrid(u, u, indexing="xy"), dim=-1).reshape(1, -1, 2)  # (1,S*S,2) x,y
-    pix = roi_to_image(grid_uv.expand(rois.shape[0], -1, -1), rois.to(images.dtype))  # (R,S*S,2)
+    pix = roi_to_image(grid_uv.expand(r, -1, -1), rois.to(images.dtype))  # (R,S*S,2)
     norm = torch.stack((pix[..., 0] * (2.0 / w) - 1.0, pix[..., 1] * (2.0 / h) - 1.0), dim=-1)
-    src = images.index_select(0, frame_index) if rois.shape[0] != n or frame_index.numel() != n else images
-    if src is images and not torch.equal(frame_index, torch.arange(n, device=frame_index.device)):
-        src = images.index_select(0, frame_index)
-    out = F.grid_sample(src, norm.view(-1, size, size, 2), mode="bilinear", padding_mode=padding_mode,
-                        align_corners=False)
+    norm = norm.view(r, size, size, 2)
+    # Group ROIs by frame and stack each frame's grids vertically: one grid_sample per frame and no copy of
+    # full-resolution frames (indexing `images` by ROI would copy a whole frame per person).
+    out = torch.empty(r, c, size, size, device=images.device, dtype=images.dtype)
+    for f in torch.unique(frame_index).tolist():
+        sel = torch.nonzero(frame_index == f).view(-1)
+        g = norm.index_select(0, sel).reshape(1, -1, size, 2)
+        sampled = F.grid_sample(images[f:f + 1], g, mode="bilinear", padding_mode=padding_mode, align_corners=False)
+        out[sel] = sampled.view(c, len(sel), size, size).transpose(0, 1)
     return out
 
 

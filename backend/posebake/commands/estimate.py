@@ -1,0 +1,63 @@
+"""`posebake estimate VIDEO -o OUT.npz`: metric 3D motion of every person in a video."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("estimate", help="video -> Motion file (.npz) with metric camera-space joints")
+    p.add_argument("video", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="Motion file to write (.npz)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    cam = p.add_mutually_exclusive_group()
+    cam.add_argument("--fov", type=float, help="horizontal field of view of the longer image side, degrees")
+    cam.add_argument("--focal", type=float, help="focal length in pixels")
+    p.add_argument("--max-people", type=int, default=4)
+    p.add_argument("--start", type=int, default=0, help="first frame (index)")
+    p.add_argument("--end", type=int, help="stop before this frame (index)")
+    p.add_argument("--batch", type=int, help="frames per batch (default 8 on CPU, 32 on CUDA)")
+    p.add_argument("--preview", type=Path, help="also write an .mp4 with the landmarks drawn")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..atomic import check_writable_dir
+    from ..errors import PoseBakeError
+    from ..estimate import EstimateOptions, Estimator
+
+    if args.output.suffix != ".npz":
+        raise PoseBakeError(f"the Motion file must end in .npz, got {args.output}")
+    if args.max_people < 1:
+        raise PoseBakeError("--max-people must be at least 1")
+    check_writable_dir(args.output)  # fail before minutes of work, not after
+    opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
+                           start=args.start, end=args.end, batch=args.batch)
+    estimator = Estimator(args.device)
+    bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.total = total
+        bar.set_description(stage)
+        bar.update(done - bar.n)
+
+    try:
+        motion = estimator.run(args.video, opts, progress=progress)
+    finally:
+        bar.close()
+    motion.save(args.output)
+    present = motion.present()
+    t = estimator.timings
+    print(f"{motion.num_tracks} track(s), {motion.num_frames} frames; main subject in "
+          f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
+          f"(f = {motion.K[0, 0]:.0f} px); wrote {args.output}")
+    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in ("decode", "detect", "landmarks", "solve")))
+    if args.preview:
+        from ..preview import write_preview
+
+        write_preview(motion, args.preview)
+        print(f"preview written to {args.preview}")
+    return 0

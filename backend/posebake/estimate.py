@@ -1,0 +1,219 @@
+"""Video -> Motion: the estimation pipeline, stage by stage.
+
+decode (decode.py) -> detect (detector.py, periodically) -> track (track.py) -> landmarks (landmarker.py,
+all people of a batch of frames in one call) -> metric root solve (rootsolve.py) -> Motion (motion.py).
+
+Batching and tracking pull in opposite directions: BlazePose tracking takes each frame's region of
+interest (ROI) from the previous frame's landmarks, which is sequential. We predict the ROIs of a whole
+batch by constant velocity, run the landmark model once for all of them, and re-run only the (person,
+frame) pairs whose predicted ROI strayed from the ROI that sequential tracking would have used.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .camera import intrinsics
+from .decode import VideoDecoder
+from .detector import PoseDetector
+from .device import configure_cpu_threads, pick_device
+from .errors import PoseBakeError
+from .landmarker import LandmarkResult, PoseLandmarker
+from .models import load_model
+from .motion import Motion
+from .rootsolve import absolute_joints, consistent_scale
+from .track import Track, roi_distance, suppress_duplicates
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class Cancelled(PoseBakeError):
+    """The caller cancelled the job; nothing was written."""
+
+
+@dataclass
+class EstimateOptions:
+    device: str = "auto"
+    fov: float | None = None
+    focal: float | None = None
+    max_people: int = 4
+    start: int = 0
+    end: int | None = None
+    batch: int | None = None  # frames per batch; default 8 on CPU, 32 on CUDA
+    detect_every: int = 30  # frames between detector passes while tracks are healthy
+    min_track_frames: int = 5
+    pose_flag_threshold: float = 0.5
+    detection_threshold: float = 0.5
+    redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
+
+
+class Estimator:
+    """Holds the models (loaded once, kept warm) and turns videos into `Motion`s."""
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device = pick_device(device)
+        if self.device.type == "cpu":
+            configure_cpu_threads()
+        self.detector = PoseDetector(load_model("pose_detection", self.device), self.device)
+        self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
+        self.timings: dict[str, float] = defaultdict(float)
+
+    def _autocast(self) -> torch.autocast:
+        # float16 on CUDA (world landmarks move < 1 cm, see tests); full precision on CPU, where float16
+        # is slow and bfloat16 too coarse.
+        return torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda")
+
+    # -- stages -------------------------------------------------------------------------------------------
+    def _detect(self, image: torch.Tensor, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
+        t0 = time.perf_counter()
+        with self._autocast():
+            det = self.detector(image)[0]
+        order = torch.argsort(det.scores, descending=True)[: opts.max_people]
+        rois = det.rois()[order].float().cpu().numpy()
+        self.timings["detect"] += time.perf_counter() - t0
+        return rois, det.scores[order].float().cpu().numpy()
+
+    def _landmarks(self, images: torch.Tensor, rois: np.ndarray, fidx: np.ndarray) -> LandmarkResult:
+        t0 = time.perf_counter()
+        with self._autocast():
+            res = self.landmarker(images, torch.from_numpy(rois).float().to(self.device),
+                                  torch.from_numpy(fidx).long().to(self.device))
+        self.timings["landmarks"] += time.perf_counter() - t0
+        return res
+
+    def _refine_rois(self, image: torch.Tensor, rois: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """Re-centre detector ROIs on the landmarks' own ROI a few times (returns rois, pose flags).
+
+        The detector's alignment keypoints can be far off on hard frames (backlight, small people): one
+        crop may hold a person at a third of its size, and the landmark model's pose flag stays low. Its
+        landmarks still point roughly at the body, and the ROI they imply converges onto the person in
+        two or three steps, so a weak detection becomes a confident track instead of being dropped.
+        """
+        flags = np.zeros(len(rois))
+        for _ in range(iterations):
+            res = self._landmarks(image, rois, np.zeros(len(rois), dtype=np.int64))
+            flags = res.pose_flag.float().cpu().numpy()
+            rois = res.next_rois().float().cpu().numpy()
+        return rois, flags
+
+    def _start_tracks(self, tracks: list[Track], image: torch.Tensor, opts: EstimateOptions,
+                      next_id: int) -> int:
+        """Detect on `image`, refine, and start tracks for confident people not tracked yet."""
+        rois, _scores = self._detect(image, opts)
+        if len(rois) == 0:
+            return next_id
+        rois, flags = self._refine_rois(image, rois)
+        for j in np.argsort(-flags):
+            live = np.array([t.roi for t in tracks if t.alive]).reshape(-1, 5)
+            if flags[j] < opts.pose_flag_threshold or len(live) >= opts.max_people:
+                continue
+            if len(live) and roi_distance(rois[j:j + 1], live).min() < 0.3:
+                continue  # already tracked (or a duplicate detection of someone just added): pose NMS
+            tracks.append(Track(track_id=next_id, roi=rois[j].astype(np.float64)))
+            next_id += 1
+        return next_id
+
+    def _track_batch(self, tracks: list[Track], images: torch.Tensor, first: int, opts: EstimateOptions) -> bool:
+        """Landmarks for every live track on every frame of the batch. Returns True if a track was lost."""
+        live = [t for t in tracks if t.alive]
+        if not live:
+            return False
+        n = images.shape[0]
+        pred = np.stack([t.predict(n) for t in live])  # (L,n,5)
+        fidx = np.tile(np.arange(n), len(live))
+        res = self._landmarks(images, pred.reshape(-1, 5), fidx)
+        nxt = res.next_rois().float().cpu().numpy().reshape(len(live), n, 5)
+        # The ROI sequential tracking would have used for frame i: the landmarks' ROI of frame i-1.
+        seq = np.concatenate([np.stack([t.roi for t in live])[:, None], nxt[:, :-1]], axis=1)
+        offset = np.linalg.norm(pred[..., :2] - seq[..., :2], axis=-1) / np.maximum(seq[..., 2], 1.0)
+        size_off = np.abs(pred[..., 2] / np.maximum(seq[..., 2], 1.0) - 1.0)
+        redo = ((offset > opts.redo_threshold) | (size_off > 0.15)).reshape(-1)
+        image, world, vis, flag = (res.image.float().cpu().numpy(), res.world.float().cpu().numpy(),
+                                   res.visibility.float().cpu().numpy(), res.pose_flag.float().cpu().numpy())
+        if redo.any():
+            self.timings["redo_fraction_num"] += float(redo.sum())
+            again = self._landmarks(images, seq.reshape(-1, 5)[redo], fidx[redo])
+            image[redo], world[redo] = again.image.float().cpu().numpy(), again.world.float().cpu().numpy()
+            vis[redo], flag[redo] = again.visibility.float().cpu().numpy(), again.pose_flag.float().cpu().numpy()
+            nxt.reshape(-1, 5)[redo] = again.next_rois().float().cpu().numpy()
+        self.timings["redo_fraction_den"] += float(redo.size)
+        lost = False
+        for k, t in enumerate(live):
+            for i in range(n):
+                r = k * n + i
+                if flag[r] < opts.pose_flag_threshold:
+                    t.alive = False
+                    lost = True
+                    break
+                t.append(first + i, image[r], world[r], vis[r])
+                t.update_roi(nxt[k, i].astype(np.float64))
+        return lost
+
+    # -- whole video ------------------------------------------------------------------------------------
+    def run(self, video: str | Path, opts: EstimateOptions | None = None, progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None) -> Motion:
+        opts = opts or EstimateOptions()
+        self.timings.clear()
+        decoder = VideoDecoder(video)
+        info = decoder.info
+        K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)
+        batch = opts.batch or (32 if self.device.type == "cuda" else 8)
+        end = min(opts.end, info.frame_count) if opts.end is not None and info.frame_count else opts.end
+        total = (end or info.frame_count) - opts.start
+        tracks: list[Track] = []
+        next_id, since_detect, lost, done = 0, opts.detect_every, False, 0
+        t_wait = time.perf_counter()
+        for first, frames in decoder.batches(batch, opts.start, end):
+            self.timings["decode"] += time.perf_counter() - t_wait
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+            images = torch.from_numpy(frames).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
+            images = images.float().div_(255.0)
+            if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
+                next_id = self._start_tracks(tracks, images[:1], opts, next_id)
+                since_detect = 0
+            lost = self._track_batch(tracks, images, first - opts.start, opts)
+            suppress_duplicates(tracks)
+            since_detect += len(frames)
+            done += len(frames)
+            if progress is not None:
+                progress("landmarks", done, max(total, done))
+            t_wait = time.perf_counter()
+        t0 = time.perf_counter()
+        motion = self._assemble(tracks, done, info, K, K_source, opts)
+        self.timings["solve"] += time.perf_counter() - t0
+        self.timings["frames"] = done
+        return motion
+
+    def _assemble(self, tracks: list[Track], n_frames: int, info, K: np.ndarray, K_source: str,
+                  opts: EstimateOptions) -> Motion:
+        kept = [t for t in tracks if len(t.frames) >= opts.min_track_frames]
+        if not kept:
+            raise PoseBakeError(f"no person found in {info.path} (frames {opts.start}–{opts.start + n_frames - 1}); "
+                                "nothing was written")
+        P, J = len(kept), 33
+        joints = np.full((P, n_frames, J, 3), np.nan, np.float32)
+        j2d = np.full((P, n_frames, J, 2), np.nan, np.float32)
+        vis = np.zeros((P, n_frames, J), np.float32)
+        for p, t in enumerate(kept):
+            f = np.asarray(t.frames)
+            X = np.stack(t.world)[:, :J].astype(np.float64)
+            X -= 0.5 * (X[:, 23:24] + X[:, 24:25])  # root-relative to the mid-hip
+            X = consistent_scale(X)
+            u = np.stack(t.image)[:, :J].astype(np.float64)
+            w = np.stack(t.visibility)[:, :J].astype(np.float64)
+            joints[p, f] = absolute_joints(X, u, w, K, (info.width, info.height))
+            j2d[p, f] = u
+            vis[p, f] = w
+        motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
+                        image_size=(info.width, info.height), K_source=K_source,
+                        track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,
+                        source_video=str(info.path))
+        return motion.order_tracks()
