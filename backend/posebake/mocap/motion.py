@@ -176,11 +176,12 @@ def resample(motion: Motion, fps: float) -> Motion:
     """The same motion sampled at `fps`: slerp for rotations, linear for root translation.
 
     New frames sit at t = k/fps for k = 0.. while t <= the source duration, so the duration is kept to
-    within one new frame (exactly when it is a multiple of 1/fps, as 120 -> 30 fps always is).
+    within one new frame (exactly when it is a multiple of 1/fps, as 120 -> 30 fps always is). A
+    hundredth of a frame of slack absorbs rounded frame times such as BVH's ``Frame Time: .0083333``.
     """
     if fps <= 0:
         raise ValueError("fps must be positive")
-    n_new = int(np.floor(motion.duration * fps + 1e-9)) + 1
+    n_new = int(np.floor(motion.duration * fps + 1e-2)) + 1
     src_pos = np.arange(n_new) * (motion.fps / fps)
     i0 = np.clip(np.floor(src_pos).astype(int), 0, motion.num_frames - 1)
     i1 = np.clip(i0 + 1, 0, motion.num_frames - 1)

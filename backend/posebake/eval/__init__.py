@@ -1,0 +1,1 @@
+"""Accuracy evaluation against ground-truth clips: joint correspondence and metrics (pure numpy)."""
