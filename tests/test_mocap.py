@@ -145,3 +145,32 @@ def test_bad_amc_and_asf(tmp_path) -> None:
         read_asf(a)
     with pytest.raises(PoseBakeError, match="cannot read BVH"):
         read_bvh(tmp_path / "missing.bvh")
+
+
+def test_pose_basis_realises_the_deltas() -> None:
+    """Chaining Blender's pose rule with the computed basis gives back D_j @ rest_j for every bone."""
+    from posebake.mocap.retarget import cmu_parents, pose_basis
+    rng = np.random.default_rng(3)
+    J = len(CMU_BONES)
+    D = euler_to_matrix(rng.uniform(-180, 180, (4, J, 3)), "zyx")
+    rest = euler_to_matrix(rng.uniform(-180, 180, (J, 3)), "xyz")
+    basis = quat_to_matrix(pose_basis(D, rest, cmu_parents()))
+    pose = np.zeros_like(D)
+    for j, p in enumerate(cmu_parents()):
+        local = rest[j] if p < 0 else rest[p].T @ rest[j]
+        pose[:, j] = (local if p < 0 else pose[:, p] @ local) @ basis[:, j]
+    assert np.allclose(pose, D @ rest, atol=1e-9)
+
+
+def test_delta_rotations_of_a_matching_rest_pose_are_identity() -> None:
+    """A source at rest (zero rotations) on a character whose rest bones point the same way: D = I."""
+    from posebake.mocap import Y_UP_TO_Z_UP
+    from posebake.mocap.retarget import delta_rotations
+    m = read_bvh(DATA / "mocap_bvh" / "cmu_walk_delfem2.bvh").slice(0, 2)
+    m.rotations[:] = np.eye(3)
+    pos = forward_kinematics(m)[0][0] @ Y_UP_TO_Z_UP.T
+    heads = np.array([pos[m.index(b)] for b in CMU_BONES])
+    assert np.allclose(delta_rotations(m, heads), np.eye(3), atol=1e-9)
+    m.rotations[:, m.index("LeftUpLeg")] = euler_to_matrix(np.array([0.0, 0.0, 30.0]), "zyx")
+    D = delta_rotations(m, heads)
+    assert np.allclose(D[:, CMU_BONES.index("LeftLeg")], Y_UP_TO_Z_UP @ m.rotations[0, m.index("LeftUpLeg")] @ Y_UP_TO_Z_UP.T)

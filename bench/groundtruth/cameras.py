@@ -43,7 +43,7 @@ PRESETS: dict[str, Preset] = {
                             ground="noise", backdrop_rgb=(0.45, 0.5, 0.42)),
     "elevated": Preset(25, 35, 28, 1.15, world_rgb=(0.7, 0.72, 0.75), sun_deg=(60, -40),
                        sun_strength=4.0, ground="bricks"),
-    "close": Preset(20, 8, 50, 1.0, motion="pan", world_rgb=(0.35, 0.38, 0.45), sun_deg=(30, 200),
+    "close": Preset(20, 8, 50, 1.2, motion="pan", world_rgb=(0.35, 0.38, 0.45), sun_deg=(30, 200),
                     sun_strength=2.5, ground="noise", backdrop_rgb=(0.6, 0.35, 0.3)),
     "far": Preset(-30, 6, 60, 1.6, world_rgb=(0.75, 0.8, 0.9), sun_deg=(50, 70), ground="checker"),
     "tracking": Preset(-10, 10, 24, 1.0, motion="track", world_rgb=(0.5, 0.6, 0.55),

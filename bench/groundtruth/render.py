@@ -200,7 +200,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--start", type=float, default=0.0)
     ap.add_argument("-o", "--output", required=True, type=Path, help="OUTDIR/NAME (no extension)")
-    ap.add_argument("--samples", type=int, default=12)
+    ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="varies the clothing colours")
     ap.add_argument("--mask", action="store_true", help="also write NAME_mask.npz")

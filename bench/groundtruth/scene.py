@@ -94,9 +94,16 @@ def ground_and_backdrop(preset: Preset) -> None:
         tex.inputs["Color1"].default_value = (0.45, 0.3, 0.22, 1)
         tex.inputs["Color2"].default_value = (0.35, 0.25, 0.2, 1)
     else:
-        tex = nt.nodes.new("ShaderNodeTexNoise")
-        tex.inputs["Scale"].default_value = 120.0
-    nt.links.new(coord.outputs["UV"], tex.inputs["Vector"])
+        noise = nt.nodes.new("ShaderNodeTexNoise")
+        noise.inputs["Scale"].default_value = 150.0
+        tex = nt.nodes.new("ShaderNodeValToRGB")  # grass/earth tones instead of rainbow noise
+        tex.color_ramp.elements[0].color = (0.12, 0.2, 0.08, 1)
+        tex.color_ramp.elements[1].color = (0.4, 0.36, 0.22, 1)
+        nt.links.new(noise.outputs["Fac"], tex.inputs["Fac"])
+        noise_in = noise
+    if preset.ground != "noise":
+        noise_in = tex
+    nt.links.new(coord.outputs["UV"], noise_in.inputs["Vector"])
     nt.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = 0.9
     ground.data.materials.append(mat)
@@ -110,6 +117,7 @@ def ground_and_backdrop(preset: Preset) -> None:
         wmat, wnt = _material("backdrop")
         wnt.nodes["Principled BSDF"].inputs["Base Color"].default_value = (*preset.backdrop_rgb, 1)
         wall.data.materials.append(wmat)
+        wall.visible_shadow = False  # the wall must not put the subject in its shadow
 
 
 def lights_and_world(preset: Preset) -> None:
@@ -134,14 +142,18 @@ def render_settings(scene: bpy.types.Scene, width: int, height: int, samples: in
     scene.cycles.device = "CPU"
     scene.cycles.samples = samples
     scene.cycles.use_adaptive_sampling = True
-    scene.cycles.max_bounces = 3
-    scene.cycles.diffuse_bounces = 2
+    scene.cycles.max_bounces = 2
+    scene.cycles.diffuse_bounces = 1
     scene.cycles.glossy_bounces = 1
     scene.cycles.transmission_bounces = 0
     scene.cycles.volume_bounces = 0
-    scene.cycles.use_denoising = bool(getattr(bpy.app.build_options, "openimagedenoise", False))
-    if scene.cycles.use_denoising:
-        scene.cycles.denoiser = "OPENIMAGEDENOISE"
+    # OpenImageDenoise ships in the CPU builds of bpy; build_options does not report it, so just ask
+    scene.cycles.use_denoising = True
+    scene.cycles.denoiser = "OPENIMAGEDENOISE"
+    scene.cycles.denoising_prefilter = "FAST"
+    if hasattr(scene.cycles, "denoising_quality"):
+        scene.cycles.denoising_quality = "FAST"
+    scene.render.use_persistent_data = True  # keep the scene between frames: only the pose changes
     scene.render.threads_mode = "FIXED"
     scene.render.threads = threads
     scene.render.resolution_x, scene.render.resolution_y = width, height
