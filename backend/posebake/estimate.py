@@ -29,7 +29,7 @@ from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
 from .rootsolve import absolute_joints, consistent_scale
-from .track import Track, roi_distance, suppress_duplicates
+from .track import Track, match, roi_distance, suppress_duplicates
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -51,6 +51,7 @@ class EstimateOptions:
     min_track_frames: int = 5
     pose_flag_threshold: float = 0.5
     detection_threshold: float = 0.5
+    reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
 
 
@@ -103,21 +104,30 @@ class Estimator:
             rois = res.next_rois().float().cpu().numpy()
         return rois, flags
 
-    def _start_tracks(self, tracks: list[Track], image: torch.Tensor, opts: EstimateOptions,
+    def _start_tracks(self, tracks: list[Track], image: torch.Tensor, frame: int, opts: EstimateOptions,
                       next_id: int) -> int:
         """Detect on `image`, refine, and start tracks for confident people not tracked yet."""
         rois, _scores = self._detect(image, opts)
         if len(rois) == 0:
             return next_id
         rois, flags = self._refine_rois(image, rois)
-        for j in np.argsort(-flags):
+        confident = np.flatnonzero(flags >= opts.pose_flag_threshold)
+        confident = confident[np.argsort(-flags[confident])]
+        # Someone lost recently and seen again near where they were keeps their id (Hungarian assignment).
+        recent = [t for t in tracks if not t.alive and t.frames and frame - t.frames[-1] <= opts.reidentify_frames]
+        pairs, _, _ = match(np.array([t.roi for t in recent]).reshape(-1, 5), rois[confident], max_distance=0.5)
+        revived = {int(confident[d]): recent[r] for r, d in pairs}
+        for j in confident:
             live = np.array([t.roi for t in tracks if t.alive]).reshape(-1, 5)
-            if flags[j] < opts.pose_flag_threshold or len(live) >= opts.max_people:
-                continue
+            if len(live) >= opts.max_people:
+                break
             if len(live) and roi_distance(rois[j:j + 1], live).min() < 0.3:
                 continue  # already tracked (or a duplicate detection of someone just added): pose NMS
-            tracks.append(Track(track_id=next_id, roi=rois[j].astype(np.float64)))
-            next_id += 1
+            if j in revived:
+                revived[j].alive, revived[j].roi, revived[j].velocity = True, rois[j].astype(np.float64), np.zeros(5)
+            else:
+                tracks.append(Track(track_id=next_id, roi=rois[j].astype(np.float64)))
+                next_id += 1
         return next_id
 
     def _track_batch(self, tracks: list[Track], images: torch.Tensor, first: int, opts: EstimateOptions) -> bool:
@@ -177,7 +187,7 @@ class Estimator:
             images = torch.from_numpy(frames).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
             images = images.float().div_(255.0)
             if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
-                next_id = self._start_tracks(tracks, images[:1], opts, next_id)
+                next_id = self._start_tracks(tracks, images[:1], first - opts.start, opts, next_id)
                 since_detect = 0
             lost = self._track_batch(tracks, images, first - opts.start, opts)
             suppress_duplicates(tracks)
