@@ -19,7 +19,11 @@ models: $(BIN)/.installed
 	$(BIN)/posebake models fetch
 
 demo: models
-	$(BIN)/posebake models check --video $(VIDEO)
+	@test -f "$(VIDEO)" || { echo "error: no input video at $(VIDEO); run: make demo VIDEO=/path/to/video.mp4"; exit 1; }
+	mkdir -p $(OUT)
+	$(BIN)/posebake estimate "$(VIDEO)" -o $(OUT)/demo.npz --preview $(OUT)/demo_preview.mp4
+	$(BIN)/posebake export-bvh $(OUT)/demo.npz -o $(OUT)/demo.bvh
+	@echo "demo done: $(OUT)/demo.npz (Motion), $(OUT)/demo.bvh (BVH), $(OUT)/demo_preview.mp4 (landmarks drawn)"
 
 test: models
 	timeout 4800 $(BIN)/python -m pytest -q tests
