@@ -1,0 +1,87 @@
+"""Benchmark: end-to-end `posebake estimate` speed on every shared clip, stage by stage, beside MediaPipe.
+
+    python bench/estimate.py [--device cpu|cuda] [--max-people N] [--no-mediapipe]
+
+For each clip, in the same run: PoseBake (models already loaded, as in the service) with the stage timings
+the pipeline records (decode, detect, landmarks incl. cropping and tracking, solve), then MediaPipe's own
+CPU Pose solution on the same clip in its separate venv (bench/mediapipe_env.sh), decode excluded for both.
+Jitter is the mean norm of the second difference of root-relative joints (mm/frame²), raw for PoseBake
+(no temporal smoothing yet), MediaPipe with its built-in landmark smoothing.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baseline_all import WORK, run_clip, shared_clips  # noqa: E402
+from benchutil import machine_header  # noqa: E402
+
+from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
+from posebake.paths import shared_data  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def jitter_mm(joints: np.ndarray) -> float:
+    """Mean |second difference| of root-relative joints (T,J,3) over consecutive present frames, in mm."""
+    root = 0.5 * (joints[:, 23:24] + joints[:, 24:25])
+    rel = joints - root
+    acc = rel[2:] - 2 * rel[1:-1] + rel[:-2]
+    norms = np.linalg.norm(acc, axis=-1)
+    return float(np.nanmean(norms) * 1000)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--max-people", type=int, default=1, help="1 compares like for like with MediaPipe")
+    ap.add_argument("--no-mediapipe", action="store_true")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "estimate.md")
+    args = ap.parse_args()
+    est = Estimator(args.device)
+    mp_python = None
+    if not args.no_mediapipe:
+        env = subprocess.run([str(REPO / "bench" / "mediapipe_env.sh")], stdout=subprocess.PIPE, text=True)
+        mp_python = env.stdout.strip().splitlines()[-1] if env.returncode == 0 else None
+    header = machine_header(str(est.device))
+    rows = []
+    for clip in shared_clips(shared_data()):
+        est.run(clip, EstimateOptions(max_people=args.max_people, end=16))  # warm-up (allocator, caches)
+        t0 = time.perf_counter()
+        motion = est.run(clip, EstimateOptions(max_people=args.max_people))
+        wall = time.perf_counter() - t0
+        t = dict(est.timings)
+        n = int(t["frames"])
+        other = wall - t["decode"] - t["detect"] - t["landmarks"] - t["solve"]
+        fps = n / (wall - t["decode"])
+        redo = t.get("redo_fraction_num", 0) / max(t.get("redo_fraction_den", 1), 1)
+        ms = {k: t[k] / n * 1000 for k in ("decode", "detect", "landmarks", "solve")}
+        mp = run_clip(mp_python, clip, WORK / f"{clip.stem}.npz") if mp_python else {"error": "skipped"}
+        mp_fps = f"{mp['process_fps']:.1f}" if "process_fps" in mp else mp.get("error", "-")
+        mp_jit = f"{mp['jitter_mm_per_frame2']:.1f}" if "jitter_mm_per_frame2" in mp else "-"
+        row = (f"| {clip.name} | {n} | {ms['decode']:.1f} | {ms['detect']:.1f} | {ms['landmarks']:.1f} | "
+               f"{ms['solve']:.2f} | {other / n * 1000:.1f} | {redo * 100:.0f}% | **{fps:.1f}** | {mp_fps} | "
+               f"{motion.present()[0].mean() * 100:.0f}% | {jitter_mm(motion.joints_cam[0]):.1f} | {mp_jit} |")
+        rows.append(row)
+        print(row, flush=True)
+    text = ("# End-to-end estimate speed: PoseBake vs MediaPipe CPU Pose\n\n" + header +
+            f"\n- PoseBake: `--max-people {args.max_people}`, batch {8 if est.device.type == 'cpu' else 32}, "
+            "models warm; MediaPipe 0.10.14 full model in its own venv, same clip, same run\n\n"
+            "| clip | frames | decode ms/f | detect ms/f | landmarks ms/f | solve ms/f | other ms/f | ROI re-run | "
+            "PoseBake fps (decode excl.) | MediaPipe fps (decode excl.) | tracked | PoseBake raw jitter mm/f² | "
+            "MediaPipe jitter mm/f² (smoothed) |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
