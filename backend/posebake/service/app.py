@@ -1,0 +1,149 @@
+"""The HTTP routes. Everything but /health needs the bearer token; there is deliberately no CORS.
+
+Without CORS headers a web page in the user's browser cannot read any answer from this service, and
+without the token (in a 0600 file) it cannot make one either, even though the port is on loopback.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from .. import __version__
+from ..decode import probe
+from ..errors import PoseBakeError
+from .auth import TokenCheck
+from .config import ServiceConfig
+from .jobs import JobManager, ShuttingDown, new_job_id
+from .options import OptionError, check_range, parse_options
+from .store import Job
+from .upload import read_submission
+
+log = logging.getLogger("posebake.service")
+
+_SUBMIT_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the video"},
+        "path": {"type": "string", "description": "a local video inside an allowed root (instead of file)"},
+        "fov": {"type": "number"}, "focal": {"type": "number"}, "max_people": {"type": "integer"},
+        "start": {"type": "integer"}, "end": {"type": "integer"}}}},
+    "application/json": {"schema": {"type": "object", "required": ["path"], "properties": {
+        "path": {"type": "string"}, "fov": {"type": "number"}, "focal": {"type": "number"},
+        "max_people": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}},
+}}}
+
+
+def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
+    """The real path of `raw` if it lies inside one of `roots` (symlinks and `..` resolved), else 403/404.
+
+    Containment is checked before existence, so probing paths outside the roots learns nothing.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise HTTPException(422, "'path' must be a non-empty string")
+    if not roots:
+        raise HTTPException(403, "local paths are disabled on this server: start it with `posebake serve "
+                                 "--allowed-root DIR`, or upload the video instead")
+    given = Path(raw)
+    if not given.is_absolute():
+        raise HTTPException(422, f"'path' must be absolute, got {raw!r}")
+    real = given.resolve()
+    if not any(real.is_relative_to(root) for root in roots):
+        raise HTTPException(403, f"{raw} is outside the allowed roots of this server "
+                                 f"({', '.join(map(str, roots))})")
+    if not real.is_file():
+        raise HTTPException(404, f"no such video file: {raw}")
+    return real
+
+
+def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info: dict[str, Any]) -> FastAPI:
+    """The FastAPI app; `manager` must be started by the caller, it is shut down with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(manager.shutdown)
+
+    app = FastAPI(title="PoseBake backend", version=__version__, lifespan=lifespan,
+                  description="Local service that turns videos into PoseBake Motion files for the Blender "
+                              "add-on. Every route but /health needs `Authorization: Bearer <token>`.")
+    auth = [Depends(TokenCheck(token))]
+
+    def find(job_id: str) -> Job:
+        job = manager.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r} on this server")
+        return job
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, **health_info,
+                "max_upload_bytes": cfg.max_upload_bytes, "jobs": manager.counts()}
+
+    @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=_SUBMIT_DOC)
+    async def submit(request: Request) -> dict[str, Any]:
+        job_id = new_job_id()
+        sub = await read_submission(request, cfg.uploads_dir / job_id, cfg.max_upload_bytes)
+        try:
+            if sub.file is not None and "path" in sub.fields:
+                raise HTTPException(422, "send either a 'file' or a 'path', not both")
+            opts = parse_options(sub.fields)
+            if sub.file is not None:
+                video, source, kind = sub.file, sub.filename or "upload", "upload"
+            elif "path" in sub.fields:
+                video = resolve_allowed(sub.fields["path"], cfg.allowed_roots)
+                source, kind = str(video), "path"
+            else:
+                raise HTTPException(422, "no video: send the file in the multipart field 'file', or a local "
+                                         "'path'")
+            try:
+                info = await run_in_threadpool(probe, video)
+            except PoseBakeError as exc:
+                what = f"the uploaded file {source!r}" if kind == "upload" else source
+                detail = str(exc).replace(str(video), source)
+                raise HTTPException(415 if kind == "upload" else 422,
+                                    f"{what} is not a readable video: {detail}") from None
+            total = check_range(opts, info.frame_count)
+            job = Job(id=job_id, kind=kind, source=source, video=str(video), options=opts, frames_total=total)
+            return manager.submit(job).public()
+        except OptionError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except ShuttingDown as exc:
+            raise HTTPException(503, str(exc)) from None
+        finally:
+            if sub.file is not None and manager.get(job_id) is None:
+                sub.file.unlink(missing_ok=True)  # rejected: keep nothing of it
+
+    @app.get("/jobs", dependencies=auth)
+    def list_jobs() -> list[dict[str, Any]]:
+        return [j.public() for j in manager.list()]
+
+    @app.get("/jobs/{job_id}", dependencies=auth)
+    def job_status(job_id: str) -> dict[str, Any]:
+        return find(job_id).public()
+
+    @app.get("/jobs/{job_id}/result", dependencies=auth, response_class=FileResponse,
+             responses={200: {"content": {"application/octet-stream": {}}, "description": "the Motion .npz"}})
+    def job_result(job_id: str) -> FileResponse:
+        job = find(job_id)
+        if job.state != "done":
+            reason = f": {job.error}" if job.error else ""
+            raise HTTPException(409, f"job {job_id} is {job.state}, it has no result{reason}")
+        path = manager.result_path(job_id)
+        if not path.is_file():
+            raise HTTPException(410, f"the result of job {job_id} is gone from the state directory")
+        name = Path(job.source).stem or "motion"
+        return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.npz")
+
+    @app.delete("/jobs/{job_id}", dependencies=auth)
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        job = manager.cancel(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r} on this server")
+        return job.public()
+
+    return app

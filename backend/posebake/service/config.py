@@ -1,0 +1,98 @@
+"""Where the service keeps its files and what it accepts.
+
+The token lives in a *user config* file (it identifies the owner, survives reinstalls and is read by the
+add-on), while jobs, uploads and results live in a *state* directory (disposable data that can be large).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import PoseBakeError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3  # 2 GiB: a long phone video, not a disk-filling accident
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def config_path() -> Path:
+    """The user config file holding the token: $POSEBAKE_CONFIG, else XDG config, else ~/.config."""
+    env = os.environ.get("POSEBAKE_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
+    return base / "posebake" / "service.json"
+
+
+def default_state_dir() -> Path:
+    """Jobs, uploads and results: $XDG_STATE_HOME/posebake/service, else ~/.local/state/posebake/service."""
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
+    return base / "posebake" / "service"
+
+
+def parse_size(text: str) -> int:
+    """'2G', '500M', '1048576' -> bytes (binary units), with a clear error for anything else."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    number = t[: len(t) - len(unit)]
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise PoseBakeError(f"not a size: {text!r} (use e.g. 2G, 500M or a number of bytes)") from None
+    if not value > 0:
+        raise PoseBakeError(f"the upload limit must be positive, got {text!r}")
+    return int(value)
+
+
+@dataclass
+class ServiceConfig:
+    """Everything the app needs to know, resolved once at startup."""
+
+    state_dir: Path = field(default_factory=default_state_dir)
+    config_file: Path = field(default_factory=config_path)
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    device: str = "auto"
+    allowed_roots: tuple[Path, ...] = ()
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise PoseBakeError(f"--workers must be at least 1, got {self.workers}")
+        if not 0 <= self.port <= 65535:
+            raise PoseBakeError(f"--port must be in 0..65535, got {self.port}")
+        roots = []
+        for r in self.allowed_roots:
+            p = Path(r).expanduser().resolve()  # symlinks resolved once, so containment checks compare real paths
+            if not p.is_dir():
+                raise PoseBakeError(f"--allowed-root {r} is not a directory")
+            roots.append(p)
+        self.allowed_roots = tuple(roots)
+        self.state_dir = Path(self.state_dir).expanduser().resolve()
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.state_dir / "jobs"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.state_dir / "uploads"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.state_dir / "results"
+
+    def make_dirs(self) -> None:
+        """Create the state directories, private to the owner (they hold the user's videos)."""
+        for d in (self.state_dir, self.jobs_dir, self.uploads_dir, self.results_dir):
+            try:
+                d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise PoseBakeError(f"cannot create the state directory {d}: {exc}") from None

@@ -1,0 +1,182 @@
+"""Read a job submission from the request body, streaming any video straight to the state directory.
+
+FastAPI's `UploadFile` spools the whole body before the route runs, so a size limit checked there comes
+after the disk (or memory) is already full. We feed the body chunk by chunk to python-multipart's
+low-level parser instead, write the `file` part to its final place as it arrives, and abort the moment it
+passes the limit. Small form fields are kept in memory, with their own small limit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs
+
+from fastapi import HTTPException, Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 32
+MULTIPART_OVERHEAD = 1024 * 1024  # headers, boundaries and small fields on top of the video itself
+
+
+@dataclass
+class Submission:
+    """The fields of a POST /jobs request; `file` is the stored upload, if one was sent."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    file: Path | None = None
+    filename: str | None = None
+
+
+def safe_suffix(filename: str | None) -> str:
+    """The upload's extension if it is a plain one (FFmpeg may use it as a hint), else nothing."""
+    suffix = Path(filename or "").suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+
+
+class _MultipartReader:
+    """Callbacks for `MultipartParser`: one file part to disk, other parts to memory, limits enforced."""
+
+    def __init__(self, dest: Path, max_bytes: int) -> None:
+        self.dest, self.max_bytes = dest, max_bytes
+        self.sub = Submission()
+        self._headers: dict[str, str] = {}
+        self._hname, self._hvalue = b"", b""
+        self._name: str | None = None
+        self._buf: bytearray | None = None
+        self._fh: BinaryIO | None = None
+        self._size = 0
+        self.error: HTTPException | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {"on_part_begin": self._part_begin, "on_header_field": self._header_field,
+                "on_header_value": self._header_value, "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+                "on_part_end": self._part_end}
+
+    def _fail(self, status: int, message: str) -> None:
+        if self.error is None:
+            self.error = HTTPException(status, message)
+
+    def _part_begin(self) -> None:
+        self._headers, self._name, self._buf = {}, None, None
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._hname += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._hvalue += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._hname.decode("latin-1").lower()] = self._hvalue.decode("utf-8", "replace")
+        self._hname, self._hvalue = b"", b""
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get("content-disposition", ""))
+        self._name = params.get(b"name", b"").decode("utf-8", "replace")
+        filename = params.get(b"filename")
+        if self._name == "file":
+            if self.sub.file is not None:
+                self._fail(422, "send one video per job: the form has more than one 'file' field")
+                return
+            self.sub.filename = os.path.basename(filename.decode("utf-8", "replace")) if filename else "upload"
+            self.dest = self.dest.with_suffix(safe_suffix(self.sub.filename))
+            # O_EXCL + 0600: never follow or reuse an existing file, never readable by other users
+            fd = os.open(self.dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._fh = os.fdopen(fd, "wb")
+            self.sub.file = self.dest
+        else:
+            if len(self.sub.fields) >= MAX_FIELDS:
+                self._fail(422, "too many form fields")
+            self._buf = bytearray()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.error is not None:
+            return
+        n = end - start
+        if self._fh is not None:
+            self._size += n
+            if self._size > self.max_bytes:
+                self._fail(413, f"upload too large: the limit is {self.max_bytes} bytes (set it with "
+                                "`posebake serve --max-upload`)")
+                return
+            self._fh.write(data[start:end])
+        elif self._buf is not None:
+            if len(self._buf) + n > MAX_FIELD_BYTES:
+                self._fail(413, f"form field {self._name!r} is larger than {MAX_FIELD_BYTES} bytes")
+                return
+            self._buf += data[start:end]
+
+    def _part_end(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        elif self._buf is not None and self._name:
+            self.sub.fields[self._name] = self._buf.decode("utf-8", "replace")
+        self._buf = None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+async def _small_body(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FIELD_BYTES:
+            raise HTTPException(413, f"request body larger than {MAX_FIELD_BYTES} bytes; upload videos as "
+                                     "multipart/form-data in the field 'file'")
+    return bytes(body)
+
+
+async def read_submission(request: Request, dest: Path, max_bytes: int) -> Submission:
+    """Parse a POST /jobs body: multipart (with optional `file`), urlencoded form or JSON.
+
+    On any error the partly written upload is removed before the error propagates.
+    """
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
+        raise HTTPException(413, f"upload too large: {int(length)} bytes, the limit is {max_bytes} bytes (set "
+                                 "it with `posebake serve --max-upload`)")
+    if ctype == b"application/json":
+        try:
+            data = json.loads(await _small_body(request) or b"{}")
+        except ValueError as exc:
+            raise HTTPException(400, f"the JSON body does not parse: {exc}") from None
+        if not isinstance(data, dict):
+            raise HTTPException(422, "the JSON body must be an object like {\"path\": \"/videos/clip.mp4\"}")
+        return Submission(fields=data)
+    if ctype == b"application/x-www-form-urlencoded":
+        form = parse_qs((await _small_body(request)).decode("utf-8", "replace"), keep_blank_values=True)
+        return Submission(fields={k: v[-1] for k, v in form.items()})
+    if ctype != b"multipart/form-data" or b"boundary" not in params:
+        raise HTTPException(415, "send the video as multipart/form-data in the field 'file', or a local "
+                                 "'path' as JSON or form data")
+    reader = _MultipartReader(dest, max_bytes)
+    parser = MultipartParser(params[b"boundary"], reader.callbacks())
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            if reader.error is not None:
+                raise reader.error
+        parser.finalize()
+        if reader.error is not None:
+            raise reader.error
+    except BaseException as exc:
+        reader.close()
+        if reader.sub.file is not None:
+            reader.sub.file.unlink(missing_ok=True)
+        if isinstance(exc, HTTPException):
+            raise
+        if isinstance(exc, Exception) and type(exc).__module__.startswith("python_multipart"):
+            raise HTTPException(400, f"malformed multipart body: {exc}") from None
+        raise
+    reader.close()
+    return reader.sub
