@@ -68,7 +68,9 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
         yield
         await run_in_threadpool(manager.shutdown)
 
-    app = FastAPI(title="PoseBake backend", version=__version__, lifespan=lifespan,
+    # The schema is served below behind the token; the HTML docs are off (they load scripts from a CDN).
+    app = FastAPI(title="PoseBake backend", version=__version__, lifespan=lifespan, openapi_url=None,
+                  docs_url=None, redoc_url=None,
                   description="Local service that turns videos into PoseBake Motion files for the Blender "
                               "add-on. Every route but /health needs `Authorization: Bearer <token>`.")
     auth = [Depends(TokenCheck(token))]
@@ -83,6 +85,10 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, **health_info,
                 "max_upload_bytes": cfg.max_upload_bytes, "jobs": manager.counts()}
+
+    @app.get("/openapi.json", dependencies=auth, include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
 
     @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=_SUBMIT_DOC)
     async def submit(request: Request) -> dict[str, Any]:

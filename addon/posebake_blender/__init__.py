@@ -1,0 +1,1 @@
+"""PoseBake Blender add-on package (`client` talks to the `posebake serve` backend)."""
