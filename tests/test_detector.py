@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from posebake.crop import FrameBatch, crop
 from posebake.detector import PoseDetector, ssd_anchors, weighted_nms
 from posebake.landmarker import PoseLandmarker
 from posebake.models import load_model
@@ -16,8 +17,8 @@ RUNNER_BOX = (540, 215, 865, 810)
 RUNNER_HIP = (749, 521)
 
 
-def _image(frame: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255.0
+def _image(frame: np.ndarray) -> FrameBatch:
+    return FrameBatch(frame[None], torch.device("cpu"))
 
 
 def test_anchor_layout_matches_the_model_output():
@@ -69,3 +70,15 @@ def test_landmarks_on_both_people(model_files, videos):
     # The tracking ROI from landmarks 33/34 stays close to the detector's ROI for a standing person.
     nxt = res.next_rois()
     assert ((nxt[:, :2] - rois[:, :2]).norm(dim=-1) < 0.25 * rois[:, 2]).all()
+
+
+def test_cpu_warp_and_grid_sample_crops_agree(videos):
+    """The CPU path (cv2.warpAffine on uint8) samples the same points as the device path (grid_sample)."""
+    frame = read_frame(videos / "phalp_running_woman.mp4", 60)
+    rois = torch.tensor([[745.0, 508.0, 826.0, 826.0, 0.3], [100.0, 1000.0, 600.0, 600.0, -2.0]])
+    fidx = torch.zeros(2, dtype=torch.long)
+    for mode in ("border", "zeros"):
+        ours = FrameBatch(frame[None], torch.device("cpu")).crop(rois, fidx, 256, mode)
+        ref = crop(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, rois, fidx, 256, mode)
+        diff = (ours - ref).abs()
+        assert diff.mean() < 2e-3 and diff.max() < 0.02  # uint8 rounding and OpenCV's fixed-point weights

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .crop import crop, letterbox_rois, roi_to_image
+from .crop import FrameBatch, letterbox_rois, roi_to_image
 
 INPUT_SIZE = 224
 STRIDES = (8, 16, 32, 32, 32)
@@ -105,16 +105,15 @@ class PoseDetector:
         self.anchors = torch.from_numpy(ssd_anchors()).to(device)
 
     @torch.no_grad()
-    def raw(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Letterbox (N,3,H,W) [0,1] images and run the model. Returns (regressors, logits, rois)."""
-        n, _, h, w = images.shape
-        rois = letterbox_rois(w, h, n, images.device)
-        x = crop(images, rois, torch.arange(n, device=images.device), INPUT_SIZE, padding_mode="zeros")
+    def raw(self, images: FrameBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Letterbox the frames and run the model. Returns (regressors, logits, rois)."""
+        rois = letterbox_rois(images.width, images.height, images.n, self.device)
+        x = images.crop(rois, torch.arange(images.n, device=self.device), INPUT_SIZE, padding_mode="zeros")
         reg, logits = self.model(x * 2.0 - 1.0)
         return reg, logits[..., 0], rois
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> list[Detections]:
+    def __call__(self, images: FrameBatch) -> list[Detections]:
         reg, logits, rois = self.raw(images)
         scores = torch.sigmoid(logits.clamp(-SCORE_CLIP, SCORE_CLIP))
         a = self.anchors

@@ -22,7 +22,14 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def configure_cpu_threads() -> int:
-    """Use every core for intra-op parallelism unless the user set OMP/torch threads themselves."""
+    """Prepare torch for CPU inference; returns the thread count.
+
+    Flush-to-zero for denormal floats: activations of the BlazePose models decay into the denormal range
+    deep in the network, and x86 handles denormals in microcode — measured here, the landmark model ran
+    6x slower without this (288 vs 47 ms per crop on a loaded 2-core machine). Also use every core for
+    intra-op parallelism unless the user set OMP/torch threads themselves.
+    """
+    torch.set_flush_denormal(True)
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(os.cpu_count() or 1)
     return torch.get_num_threads()

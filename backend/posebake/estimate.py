@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .camera import intrinsics
+from .crop import FrameBatch
 from .decode import VideoDecoder
 from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
@@ -72,7 +73,7 @@ class Estimator:
         return torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda")
 
     # -- stages -------------------------------------------------------------------------------------------
-    def _detect(self, image: torch.Tensor, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
+    def _detect(self, image: FrameBatch, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
         t0 = time.perf_counter()
         with self._autocast():
             det = self.detector(image)[0]
@@ -81,7 +82,7 @@ class Estimator:
         self.timings["detect"] += time.perf_counter() - t0
         return rois, det.scores[order].float().cpu().numpy()
 
-    def _landmarks(self, images: torch.Tensor, rois: np.ndarray, fidx: np.ndarray) -> LandmarkResult:
+    def _landmarks(self, images: FrameBatch, rois: np.ndarray, fidx: np.ndarray) -> LandmarkResult:
         t0 = time.perf_counter()
         with self._autocast():
             res = self.landmarker(images, torch.from_numpy(rois).float().to(self.device),
@@ -89,7 +90,7 @@ class Estimator:
         self.timings["landmarks"] += time.perf_counter() - t0
         return res
 
-    def _refine_rois(self, image: torch.Tensor, rois: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    def _refine_rois(self, image: FrameBatch, rois: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
         """Re-centre detector ROIs on the landmarks' own ROI a few times (returns rois, pose flags).
 
         The detector's alignment keypoints can be far off on hard frames (backlight, small people): one
@@ -104,7 +105,7 @@ class Estimator:
             rois = res.next_rois().float().cpu().numpy()
         return rois, flags
 
-    def _start_tracks(self, tracks: list[Track], image: torch.Tensor, frame: int, opts: EstimateOptions,
+    def _start_tracks(self, tracks: list[Track], image: FrameBatch, frame: int, opts: EstimateOptions,
                       next_id: int) -> int:
         """Detect on `image`, refine, and start tracks for confident people not tracked yet."""
         rois, _scores = self._detect(image, opts)
@@ -130,12 +131,12 @@ class Estimator:
                 next_id += 1
         return next_id
 
-    def _track_batch(self, tracks: list[Track], images: torch.Tensor, first: int, opts: EstimateOptions) -> bool:
+    def _track_batch(self, tracks: list[Track], images: FrameBatch, first: int, opts: EstimateOptions) -> bool:
         """Landmarks for every live track on every frame of the batch. Returns True if a track was lost."""
         live = [t for t in tracks if t.alive]
         if not live:
             return False
-        n = images.shape[0]
+        n = images.n
         pred = np.stack([t.predict(n) for t in live])  # (L,n,5)
         fidx = np.tile(np.arange(n), len(live))
         res = self._landmarks(images, pred.reshape(-1, 5), fidx)
@@ -184,10 +185,10 @@ class Estimator:
             self.timings["decode"] += time.perf_counter() - t_wait
             if cancel is not None and cancel.is_set():
                 raise Cancelled("cancelled")
-            images = torch.from_numpy(frames).to(self.device, non_blocking=True).permute(0, 3, 1, 2)
-            images = images.float().div_(255.0)
+            images = FrameBatch(frames, self.device)
             if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
-                next_id = self._start_tracks(tracks, images[:1], first - opts.start, opts, next_id)
+                next_id = self._start_tracks(tracks, FrameBatch(frames[:1], self.device), first - opts.start, opts,
+                                             next_id)
                 since_detect = 0
             lost = self._track_batch(tracks, images, first - opts.start, opts)
             suppress_duplicates(tracks)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .crop import crop, roi_to_image
+from .crop import FrameBatch, roi_to_image
 from .detector import alignment_roi
 
 INPUT_SIZE = 256
@@ -74,14 +74,14 @@ class PoseLandmarker:
         self.refine = refine
 
     @torch.no_grad()
-    def raw(self, images: torch.Tensor, rois: torch.Tensor, frame_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def raw(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Crop and run the model; returns the model's outputs (NCHW heatmap/segmentation)."""
-        x = crop(images, rois, frame_index, INPUT_SIZE, padding_mode="border")
+        x = images.crop(rois, frame_index, INPUT_SIZE, padding_mode="border")
         return self.model(x)
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor, rois: torch.Tensor, frame_index: torch.Tensor) -> LandmarkResult:
-        """images: (N,3,H,W) in [0,1]; rois: (R,5) pixels; frame_index: (R,) which image each ROI is from."""
+    def __call__(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> LandmarkResult:
+        """images: the batch's frames; rois: (R,5) pixels; frame_index: (R,) which image each ROI is from."""
         landmarks, flag, _segmentation, heatmap, world = self.raw(images, rois, frame_index)
         r = rois.shape[0]
         lm = landmarks.float().reshape(r, NUM_POINTS, 5)

@@ -71,6 +71,7 @@ def _check(args: argparse.Namespace) -> int:
     import torch
 
     from ..atomic import atomic_path
+    from ..crop import FrameBatch
     from ..decode import iter_batches
     from ..detector import PoseDetector
     from ..device import describe, pick_device
@@ -80,7 +81,7 @@ def _check(args: argparse.Namespace) -> int:
 
     device = pick_device(args.device)
     frame = next(iter(iter_batches(args.video, batch_size=1, start=args.frame, end=args.frame + 1)))[1][0]
-    img = torch.from_numpy(frame).to(device).permute(2, 0, 1)[None].float() / 255
+    img = FrameBatch(frame[None], device)
     detections = PoseDetector(load_model("pose_detection", device), device)(img)[0]
     if len(detections.scores) == 0:
         raise PoseBakeError(f"no person detected in frame {args.frame} of {args.video}")
