@@ -1,0 +1,1 @@
+"""bpy glue: the only part of the add-on that imports bpy. The maths lives in `..retarget`."""

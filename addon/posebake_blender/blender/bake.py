@@ -1,0 +1,147 @@
+"""Bake a solved retarget into a new Action on an armature (bpy glue only; the maths is in `retarget`).
+
+Keys are written in bulk (`keyframe_points.add` + `foreach_set`), never `keyframe_insert` per key, which
+is what keeps a 10,000-frame, 60-bone bake around a second. Blender 4.4+ stores F-curves in layered
+actions (`action.layers[0].strips[0].channelbag(slot)`; 5.0 removed `Action.fcurves`); older 4.x uses
+`action.fcurves`. Nothing in the scene changes until the whole Action is built: a failure removes the
+half-built Action and leaves the armature's previous animation exactly as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from ..retarget.armature import RestPose
+from ..retarget.canonical import CanonicalPose
+from ..retarget.solve import Solution, solve
+from ..rigs import MappingReport, RigError, resolve
+
+_LINEAR = 1  # FCurve keyframe interpolation enum index of 'LINEAR'
+
+
+class BakeError(RuntimeError):
+    """A bake that was refused; the scene is unchanged."""
+
+
+@dataclass
+class BakeResult:
+    action: "bpy.types.Action"
+    report: MappingReport
+    solution: Solution
+    frame_range: tuple[float, float]
+
+
+def rest_from_armature(obj) -> RestPose:
+    """The armature's rest pose in armature space (bone.matrix_local carries the roll)."""
+    bones = obj.data.bones
+    return RestPose.from_parent_names(
+        [b.name for b in bones], [b.parent.name if b.parent else None for b in bones],
+        [tuple(b.head_local) for b in bones], [tuple(b.tail_local) for b in bones],
+        [np.array(b.matrix_local.to_3x3()) for b in bones])
+
+
+def _check(obj, preset) -> tuple[RestPose, MappingReport]:
+    if obj is None or getattr(obj, "type", None) != "ARMATURE":
+        kind = getattr(obj, "type", type(obj).__name__)
+        raise BakeError(f"{getattr(obj, 'name', obj)!r} is not an armature (it is {kind}); select the rig")
+    rest = rest_from_armature(obj)
+    try:
+        rep = resolve(preset, rest.names, [rest.names[p] if p >= 0 else None for p in rest.parents], rest.heads)
+    except RigError as exc:
+        raise BakeError(str(exc)) from None
+    if rep.missing:
+        raise BakeError(f"too few mappable bones on {obj.name!r} (preset {rep.preset or 'auto'}): "
+                        f"no bone for {', '.join(rep.missing)}")
+    return rest, rep
+
+
+def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: bool = True,
+         action_name: str | None = None, nla: bool = False, frame_start: float | None = None,
+         extend_scene: bool = True) -> BakeResult:
+    """Retarget `canon` (world space, Z up, metres) onto armature `obj` and bake a new Action.
+
+    Key times follow the scene's fps: frame = frame_start + i * scene_fps / motion_fps, starting at the
+    scene's start frame unless given; the scene's end frame is only ever extended, never shortened.
+    """
+    rest, rep = _check(obj, preset)
+    world_to_arm = np.array(obj.matrix_world.inverted())
+    sol = solve(canon.transformed(world_to_arm), rest, rep.mapping, rep.root_motion, foot_lock=foot_lock)
+    scene = bpy.context.scene
+    scene_fps = scene.render.fps / scene.render.fps_base
+    start = float(scene.frame_start if frame_start is None else frame_start)
+    frames = start + np.arange(canon.num_frames) * (scene_fps / canon.fps)
+    action = bpy.data.actions.new(action_name or f"{obj.name}_posebake")
+    try:
+        write_action(action, obj, sol, frames)
+    except Exception:
+        bpy.data.actions.remove(action)
+        raise
+    for name in sol.quats:
+        obj.pose.bones[name].rotation_mode = "QUATERNION"
+    assign(obj, action, nla=nla, start=start)
+    if extend_scene and frames[-1] > scene.frame_end:
+        scene.frame_end = int(np.ceil(frames[-1]))
+    return BakeResult(action, rep, sol, (float(frames[0]), float(frames[-1])))
+
+
+def _fcurve_factory(action, obj):
+    """A `new(data_path, index, group)` for this Blender: layered channelbag (4.4+) or legacy fcurves."""
+    if hasattr(action, "layers") and hasattr(action, "slots"):
+        slot = action.slots.new(id_type="OBJECT", name=obj.name)
+        strip = action.layers.new("PoseBake").strips.new(type="KEYFRAME")
+        bag = strip.channelbag(slot, ensure=True)
+        groups: dict[str, object] = {}
+
+        def new(path: str, index: int, group: str):
+            if group not in groups:
+                groups[group] = bag.groups.new(group)
+            fc = bag.fcurves.new(path, index=index)
+            fc.group = groups[group]
+            return fc
+        return new, slot
+
+    def new_legacy(path: str, index: int, group: str):
+        return action.fcurves.new(path, index=index, action_group=group)
+    return new_legacy, None
+
+
+def _put(fc, frames: np.ndarray, values: np.ndarray) -> None:
+    n = len(frames)
+    fc.keyframe_points.add(n)
+    co = np.empty(2 * n, dtype=np.float32)
+    co[0::2], co[1::2] = frames, values
+    fc.keyframe_points.foreach_set("co", co)
+    fc.keyframe_points.foreach_set("interpolation", np.full(n, _LINEAR, dtype=np.int32))
+    fc.update()
+
+
+def write_action(action, obj, sol: Solution, frames: np.ndarray) -> None:
+    """Fill `action` with rotation_quaternion curves per solved bone and location on the root bone."""
+    new, slot = _fcurve_factory(action, obj)
+    for name, q in sol.quats.items():
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
+        for k in range(4):
+            _put(new(path, k, name), frames, q[:, k])
+    path = f'pose.bones["{bpy.utils.escape_identifier(sol.root_bone)}"].location'
+    for k in range(3):
+        _put(new(path, k, sol.root_bone), frames, sol.root_location[:, k])
+
+
+def assign(obj, action, nla: bool = False, start: float = 1.0) -> None:
+    """Make `action` the armature's animation (or push it to a new NLA track when `nla`)."""
+    ad = obj.animation_data or obj.animation_data_create()
+    slot = None
+    if hasattr(action, "slots") and len(action.slots):
+        slot = action.slots[0]
+    if nla:
+        track = ad.nla_tracks.new()
+        track.name = action.name
+        strip = track.strips.new(action.name, int(start), action)
+        if slot is not None and hasattr(strip, "action_slot"):
+            strip.action_slot = slot
+        return
+    ad.action = action
+    if slot is not None and hasattr(ad, "action_slot"):
+        ad.action_slot = slot

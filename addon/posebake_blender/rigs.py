@@ -1,0 +1,213 @@
+"""Rig presets (data files, one per rig family) and auto-mapping for rigs no preset knows.
+
+A preset maps our canonical roles (see `retarget.canonical.ROLE_JOINTS`) to a rig's bone names; a role
+may take one bone or a chain (spine, split limbs). Presets live as JSON in `rigs_data/` inside the
+installed add-on (the build copies `<repo>/rigs/` there) or, in a source checkout, in `<repo>/rigs/`.
+No bpy here: callers pass bone names (and rest heads for topology), so this is unit-testable.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .retarget.armature import required_roles
+from .retarget.canonical import ROLE_JOINTS
+
+
+class RigError(ValueError):
+    """Unknown preset, malformed preset file, or a rig that cannot be mapped."""
+
+
+def presets_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    packaged = here / "rigs_data"
+    return packaged if packaged.is_dir() else here.parent.parent / "rigs"
+
+
+@dataclass
+class Preset:
+    name: str
+    label: str
+    bones: dict[str, list[str]]
+    root_motion: str | None = None
+    notes: str = ""
+
+
+@dataclass
+class MappingReport:
+    """What a mapping covers: `mapped` from the preset or exact names, `guessed` from normalised names or
+    topology, `unmapped` rig bones left at rest (riding on their parents), `missing` required roles."""
+
+    preset: str | None
+    mapping: dict[str, list[str]]
+    root_motion: str | None = None
+    mapped: dict[str, list[str]] = field(default_factory=dict)
+    guessed: dict[str, list[str]] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"preset: {self.preset or 'auto'}",
+                 f"mapped: {', '.join(f'{r}={b}' for r, b in self.mapped.items()) or '-'}",
+                 f"guessed: {', '.join(f'{r}={b}' for r, b in self.guessed.items()) or '-'}",
+                 f"unmapped bones: {', '.join(self.unmapped) or '-'}",
+                 f"missing roles: {', '.join(self.missing) or '-'}"]
+        return "\n".join(lines)
+
+
+def _as_list(v) -> list[str]:
+    return [v] if isinstance(v, str) else list(v)
+
+
+def load_preset(name_or_path: str | Path) -> Preset:
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = presets_dir() / f"{name_or_path}.json"
+    if not p.is_file():
+        raise RigError(f"unknown rig preset {str(name_or_path)!r}; known: {', '.join(list_presets())}")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        bones = {role: _as_list(v) for role, v in data["bones"].items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RigError(f"{p}: malformed rig preset: {exc}") from None
+    bad = [r for r in bones if r not in ROLE_JOINTS]
+    if bad:
+        raise RigError(f"{p}: unknown roles {bad}")
+    return Preset(data.get("name", p.stem), data.get("label", p.stem), bones, data.get("root_motion"),
+                  data.get("notes", ""))
+
+
+def list_presets() -> list[str]:
+    return sorted(f.stem for f in presets_dir().glob("*.json"))
+
+
+_PREFIX = re.compile(r"^(mixamorig\d*[:_]|def[-_]|org[-_]|mch[-_]|bip\d*[ _]|cc_base_|b[-_])", re.I)
+_SIDE = [(re.compile(r"([._ -])(l|left)$", re.I), "L"), (re.compile(r"([._ -])(r|right)$", re.I), "R"),
+         (re.compile(r"^(left)", re.I), "L"), (re.compile(r"^(right)", re.I), "R"),
+         (re.compile(r"^(l)(?=[A-Z_.])"), "L"), (re.compile(r"^(r)(?=[A-Z_.])"), "R"),
+         (re.compile(r"(?<=[a-z])(L)$"), "L"), (re.compile(r"(?<=[a-z])(R)$"), "R")]
+
+
+def normalize_name(name: str) -> tuple[str, str | None]:
+    """(base, side): prefixes (mixamorig:, DEF-, ORG-...) and side tokens stripped, lower case, no digits
+    or separators. 'mixamorig:LeftUpLeg' -> ('upleg', 'L'); 'thigh_fk.R' -> ('thighfk', 'R')."""
+    n = _PREFIX.sub("", name)
+    side = None
+    for rx, s in _SIDE:
+        if rx.search(n):
+            n, side = rx.sub("", n, count=1), s
+            break
+    base = re.sub(r"[^a-z]", "", n.lower())
+    return re.sub(r"(fk|ik)$", "", base) or base, side
+
+
+#: normalised base name -> role kind (sides added from the name)
+_SYNONYMS = {
+    "hips": "pelvis", "pelvis": "pelvis", "hip": "thigh", "spine": "spine", "chest": "spine", "upperchest": "spine",
+    "abdomen": "spine", "torso": "spine", "lowerback": "spine", "neck": "neck", "head": "head",
+    "clavicle": "clavicle", "collar": "clavicle", "shoulder": "clavicle", "upperarm": "upper_arm",
+    "arm": "upper_arm", "humerus": "upper_arm", "forearm": "forearm", "lowerarm": "forearm",
+    "elbow": "forearm", "hand": "hand", "wrist": "hand", "palm": "hand", "upleg": "thigh", "thigh": "thigh",
+    "upperleg": "thigh", "femur": "thigh", "leg": "shin", "shin": "shin", "calf": "shin", "lowerleg": "shin",
+    "knee": "shin", "tibia": "shin", "foot": "foot", "ankle": "foot", "toe": "toe", "toebase": "toe",
+    "ball": "toe", "toes": "toe",
+}
+
+
+def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | None = None) -> MappingReport:
+    """Map an unknown rig from normalised names; the spine/neck chains are ordered by the hierarchy (then
+    by height when `heads` is given). When 'shoulder' names both the clavicle and the upper arm (SMPL
+    style), the one nearer the spine is the clavicle."""
+    depth = {}
+    pidx = {n: p for n, p in zip(names, parents)}
+    for n in names:
+        d, p = 0, pidx[n]
+        while p is not None:
+            d, p = d + 1, pidx.get(p)
+        depth[n] = d
+    found: dict[str, list[str]] = {}
+    for n in names:
+        base, side = normalize_name(n)
+        kind = _SYNONYMS.get(base)
+        if kind is None:
+            continue
+        if kind in ("pelvis", "spine", "neck", "head"):
+            found.setdefault(kind, []).append(n)
+        elif side:
+            found.setdefault(f"{kind}.{side}", []).append(n)
+    for S in "LR":  # collar + shoulder (SMPL): the deeper 'shoulder' is the upper arm
+        cl = sorted(found.get(f"clavicle.{S}", []), key=depth.get)
+        if len(cl) > 1 and f"upper_arm.{S}" not in found:
+            found[f"upper_arm.{S}"] = cl[1:]
+    mapping: dict[str, list[str]] = {}
+    for role, bones in found.items():
+        bones = sorted(bones, key=lambda b: depth[b])
+        mapping[role] = bones if role in ("spine", "neck") else bones[:1]
+    _fill_by_topology(mapping, names, parents, heads)
+    return _report(None, mapping, None, names, guessed=True)
+
+
+def _fill_by_topology(mapping: dict[str, list[str]], names: list[str], parents: list[str | None],
+                      heads: np.ndarray | None) -> None:
+    """Complete limb chains whose bones have unknown names by walking down the hierarchy: the next role
+    of a chain is the mapped bone's child with the largest subtree (the limb, not a twist helper)."""
+    kids: dict[str, list[str]] = {n: [] for n in names}
+    for n, p in zip(names, parents):
+        if p is not None:
+            kids[p].append(n)
+
+    def size(n: str) -> int:
+        return 1 + sum(size(k) for k in kids[n])
+
+    for S in "LR":
+        for chain in (("thigh", "shin", "foot", "toe"), ("clavicle", "upper_arm", "forearm", "hand")):
+            for a, b in zip(chain, chain[1:]):
+                ra, rb = f"{a}.{S}", f"{b}.{S}"
+                if mapping.get(ra) and not mapping.get(rb):
+                    ch = kids[mapping[ra][-1]]
+                    if ch:
+                        mapping[rb] = [max(ch, key=size)]
+
+
+def _report(preset: str | None, mapping: dict[str, list[str]], root_motion: str | None, names: list[str],
+            guessed: bool) -> MappingReport:
+    used = {b for bones in mapping.values() for b in bones} | ({root_motion} if root_motion else set())
+    rep = MappingReport(preset, mapping, root_motion)
+    (rep.guessed if guessed else rep.mapped).update(mapping)
+    rep.unmapped = [n for n in names if n not in used]
+    rep.missing = [r for r in required_roles() if not mapping.get(r)]
+    return rep
+
+
+def resolve(preset: str | Preset | None, names: list[str], parents: list[str | None],
+            heads: np.ndarray | None = None) -> MappingReport:
+    """Mapping for a rig: the named preset (bones the rig lacks are dropped and reported), the best
+    matching preset when `preset` is None and one fits, else auto-mapping."""
+    if preset is None:
+        best = detect_preset(names)
+        if best is None:
+            return auto_map(names, parents, heads)
+        preset = best
+    p = preset if isinstance(preset, Preset) else load_preset(preset)
+    have = set(names)
+    mapping = {r: [b for b in bones if b in have] for r, bones in p.bones.items()}
+    mapping = {r: b for r, b in mapping.items() if b}
+    root = p.root_motion if p.root_motion in have else None
+    return _report(p.name, mapping, root, names, guessed=False)
+
+
+def detect_preset(names: list[str], min_fraction: float = 0.8) -> str | None:
+    """The preset whose bone names the rig holds most completely (None below `min_fraction`)."""
+    have = set(names)
+    best, score = None, 0.0
+    for name in list_presets():
+        p = load_preset(name)
+        wanted = [b for bones in p.bones.values() for b in bones]
+        frac = sum(b in have for b in wanted) / max(1, len(wanted))
+        if frac > score:
+            best, score = name, frac
+    return best if score >= min_fraction else None
