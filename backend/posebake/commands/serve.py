@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate import Estimator
     from ..service.app import create_app
     from ..service.auth import load_or_create_token
-    from ..service.config import LOOPBACK_HOSTS, ServiceConfig, parse_size
+    from ..service.config import LOOPBACK_HOSTS, ServiceConfig, lock_state_dir, parse_size
     from ..service.jobs import JobManager
     from ..service.store import JobStore
 
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("binding to %s: other machines on the network can reach this service; it still needs "
                     "the token, but it is meant for 127.0.0.1", cfg.host)
     cfg.make_dirs()
+    lock = lock_state_dir(cfg.state_dir)  # held until the process exits
     host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
     token = load_or_create_token(cfg.config_file, url=f"http://{host}:{cfg.port}")
     log.info("loading the models on %s (%d worker(s))", args.device, cfg.workers)
@@ -59,5 +60,9 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(cfg, manager, token, info)
     log.info("token in %s; state in %s; local paths allowed under: %s", cfg.config_file, cfg.state_dir,
              ", ".join(map(str, cfg.allowed_roots)) or "nowhere (uploads only)")
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=args.log_level, access_log=args.log_level == "debug")
+    try:
+        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=args.log_level,
+                    access_log=args.log_level == "debug")
+    finally:
+        lock.close()
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..errors import PoseBakeError
 
@@ -96,3 +97,27 @@ class ServiceConfig:
                 d.mkdir(parents=True, exist_ok=True, mode=0o700)
             except OSError as exc:
                 raise PoseBakeError(f"cannot create the state directory {d}: {exc}") from None
+
+
+def lock_state_dir(state_dir: Path) -> IO[str]:
+    """Hold an exclusive lock on the state directory for the life of the process.
+
+    A second server on the same state directory would take the first one's running jobs for interrupted
+    ones and mark them failed; the lock makes it refuse to start instead. The OS drops the lock when the
+    process dies, even by SIGKILL, so a crash never leaves a stale lock behind.
+    """
+    fh = open(state_dir / "service.lock", "a+", encoding="utf-8")
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise PoseBakeError(f"another `posebake serve` is already using the state directory {state_dir}; stop "
+                            "it, or give this one its own --state-dir") from None
+    return fh
