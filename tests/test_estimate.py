@@ -66,6 +66,15 @@ def test_runner_root_is_at_a_plausible_depth_and_projects_onto_the_landmarks(run
     assert np.corrcoef(hip_px, root[:, 0])[0, 1] > 0.9
 
 
+def test_runner_root_motion_in_world_axes(runner):
+    """The camera pans to follow her; with the camera's rotation removed, her root travels across space."""
+    pan = np.degrees(np.arctan2(runner.camera_rotation[:, 0, 2], runner.camera_rotation[:, 2, 2]))
+    assert pan[-1] > 5 and np.all(np.diff(pan) > -0.5)  # a steady pan, one way
+    W = runner.joints_world()[0]
+    root = 0.5 * (W[:, J["left_hip"]] + W[:, J["right_hip"]])
+    assert np.nanmax(root[:, 0]) - np.nanmin(root[:, 0]) > 1.0
+
+
 def test_handshake_keeps_two_stable_ids(handshake):
     assert handshake.num_tracks == 2
     both = handshake.present().all(0)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .camera import intrinsics
+from .camera_motion import CameraRotationTracker
 from .crop import FrameBatch
 from .decode import VideoDecoder
 from .detector import PoseDetector
@@ -53,6 +54,7 @@ class EstimateOptions:
     pose_flag_threshold: float = 0.5
     detection_threshold: float = 0.5
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
+    camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
 
 
@@ -179,6 +181,7 @@ class Estimator:
         end = min(opts.end, info.frame_count) if opts.end is not None and info.frame_count else opts.end
         total = (end or info.frame_count) - opts.start
         tracks: list[Track] = []
+        camera = CameraRotationTracker(K, info.width, info.height) if opts.camera_motion else None
         next_id, since_detect, lost, done = 0, opts.detect_every, False, 0
         t_wait = time.perf_counter()
         for first, frames in decoder.batches(batch, opts.start, end):
@@ -192,6 +195,12 @@ class Estimator:
                 since_detect = 0
             lost = self._track_batch(tracks, images, first - opts.start, opts)
             suppress_duplicates(tracks)
+            if camera is not None:
+                t0 = time.perf_counter()
+                boxes = _boxes_by_frame(tracks, first - opts.start, len(frames))
+                for k, frame in enumerate(frames):
+                    camera.update(frame, boxes[k])
+                self.timings["camera"] += time.perf_counter() - t0
             since_detect += len(frames)
             done += len(frames)
             if progress is not None:
@@ -199,6 +208,8 @@ class Estimator:
             t_wait = time.perf_counter()
         t0 = time.perf_counter()
         motion = self._assemble(tracks, done, info, K, K_source, opts)
+        if camera is not None:
+            motion.camera_rotation = np.stack(camera.rotations)
         self.timings["solve"] += time.perf_counter() - t0
         self.timings["frames"] = done
         return motion
@@ -228,3 +239,16 @@ class Estimator:
                         track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,
                         source_video=str(info.path))
         return motion.order_tracks()
+
+
+def _boxes_by_frame(tracks: list[Track], first: int, n: int) -> list[list[np.ndarray]]:
+    """Per frame of a batch, the 2D bounding boxes (x0,y0,x1,y1) of every tracked person."""
+    boxes: list[list[np.ndarray]] = [[] for _ in range(n)]
+    for t in tracks:
+        for f, pts in zip(reversed(t.frames), reversed(t.image)):
+            if f < first:
+                break
+            if f < first + n:
+                body = pts[:33]
+                boxes[f - first].append(np.concatenate([body.min(0), body.max(0)]))
+    return boxes

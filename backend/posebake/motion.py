@@ -25,6 +25,7 @@ SCHEMA = "posebake.motion/1"
 
 _ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joints_2d", "visibility",
                "subject_height")
+_OPTIONAL_KEYS = ("camera_rotation",)
 _SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
 K_SOURCES = ("given", "metadata", "default")
 
@@ -46,6 +47,9 @@ class Motion:
     frame_start: int = 0
     source_video: str = ""
     subject_height: np.ndarray | None = None  # (P,) metres, NaN = not given
+    # (T,3,3) rotation from each frame's camera axes to the first frame's camera axes ("world"); identity for
+    # a static camera. Optional in files (absent = static), so older motion/1 files still load.
+    camera_rotation: np.ndarray | None = None
     schema: str = field(default=SCHEMA)
 
     def __post_init__(self) -> None:
@@ -59,6 +63,9 @@ class Motion:
                           else np.asarray(self.track_ids, dtype=np.int64).reshape(-1))
         self.subject_height = (np.full(P, np.nan) if self.subject_height is None
                                else np.asarray(self.subject_height, dtype=np.float64).reshape(-1))
+        T = self.joints_cam.shape[1] if self.joints_cam.ndim == 4 else 0
+        self.camera_rotation = (np.tile(np.eye(3), (T, 1, 1)) if self.camera_rotation is None
+                                else np.asarray(self.camera_rotation, dtype=np.float64))
         self.joint_names = tuple(str(n) for n in np.asarray(self.joint_names).reshape(-1))
         self.fps = float(self.fps)
         self.frame_start = int(self.frame_start)
@@ -94,7 +101,7 @@ class Motion:
         if J != len(self.joint_names):
             raise bad(f"{J} joints in joints_cam but {len(self.joint_names)} joint_names")
         expected = {"joints_2d": (P, T, J, 2), "visibility": (P, T, J), "K": (3, 3),
-                    "track_ids": (P,), "subject_height": (P,)}
+                    "track_ids": (P,), "subject_height": (P,), "camera_rotation": (T, 3, 3)}
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
@@ -124,7 +131,7 @@ class Motion:
             "visibility": self.visibility, "subject_height": self.subject_height,
             "fps": np.array(self.fps), "K_source": np.array(self.K_source),
             "smoothing": np.array(self.smoothing), "frame_start": np.array(self.frame_start),
-            "source_video": np.array(self.source_video),
+            "source_video": np.array(self.source_video), "camera_rotation": self.camera_rotation,
         }
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as fh:  # a file object: np.savez must not append ".npz" to the name
@@ -151,6 +158,7 @@ class Motion:
         if missing:
             raise PoseBakeError(f"{p} is missing keys: {', '.join(missing)}")
         kwargs = {k: contents[k] for k in _ARRAY_KEYS}
+        kwargs.update({k: contents[k] for k in _OPTIONAL_KEYS if k in contents})
         try:
             kwargs.update({k: contents[k].item() for k in _SCALAR_KEYS})
             return cls(schema=schema, **kwargs)
@@ -158,6 +166,11 @@ class Motion:
             raise PoseBakeError(f"{p}: {exc}") from None
         except (ValueError, TypeError) as exc:
             raise PoseBakeError(f"{p}: malformed motion data: {exc}") from None
+
+    def joints_world(self) -> np.ndarray:
+        """(P,T,J,3) joints in the first frame's camera axes: camera panning/tilting removed, so a person
+        the camera follows moves through space instead of staying centred (root motion)."""
+        return np.einsum("tij,ptkj->ptki", self.camera_rotation, self.joints_cam).astype(np.float32)
 
     def present(self) -> np.ndarray:
         """(P,T) bool: the track has at least one finite 3D joint in that frame."""

@@ -1,0 +1,104 @@
+"""Camera rotation from background optical flow, so panning shots still give root motion.
+
+A camera that pans to follow a runner keeps her centred: in camera space her root barely moves, although
+she covers metres. For a rotating camera (pan, tilt, roll about the lens; hand-held drift) every static
+background point obeys ray_prev = R · ray_cur with one rotation R per frame pair, whatever its depth. We
+track corners with pyramidal Lucas-Kanade on a downscaled grey frame, mask out the tracked people (they
+move on their own), fit R to the rays with RANSAC + Kabsch, and chain the rotations to the first frame.
+
+Camera translation (dolly, crane) is not modelled: it cannot be told from subject motion without a
+scene scale, and a rotation-only model is what keeps static shots exactly static (sub-pixel flow is
+treated as no motion, so a tripod shot does not accumulate drift).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+WORK_WIDTH = 640
+MIN_POINTS = 25
+STATIC_FLOW_PX = 0.25  # median background flow (work-resolution pixels) below which the camera is still
+
+
+def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotation R minimising sum |a_i - R b_i|² for unit rays a, b (N,3)."""
+    u, _, vt = np.linalg.svd(b.T @ a)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+def fit_rotation(a: np.ndarray, b: np.ndarray, threshold: float, iterations: int = 64,
+                 rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """RANSAC over 2-ray samples; returns (R, inlier mask). `threshold` is an angle in radians."""
+    rng = rng or np.random.default_rng(0)
+    best = np.zeros(len(a), bool)
+    for _ in range(iterations):
+        idx = rng.choice(len(a), 2, replace=False)
+        R = kabsch(a[idx], b[idx])
+        inl = np.linalg.norm(a - b @ R.T, axis=1) < threshold
+        if inl.sum() > best.sum():
+            best = inl
+    if best.sum() < 3:
+        return np.eye(3), best
+    return kabsch(a[best], b[best]), best
+
+
+class CameraRotationTracker:
+    """Feed frames in order with the people's boxes; `rotations` holds world<-camera per frame."""
+
+    def __init__(self, K: np.ndarray, width: int, height: int) -> None:
+        self.scale = min(1.0, WORK_WIDTH / max(width, height))
+        self.size = (int(round(width * self.scale)), int(round(height * self.scale)))
+        Ks = K.copy()
+        Ks[:2] *= self.scale
+        self.K_inv = np.linalg.inv(Ks)
+        self.focal = float(Ks[0, 0])
+        self.prev: np.ndarray | None = None
+        self.prev_mask: np.ndarray | None = None
+        self.rotations: list[np.ndarray] = []
+        self.inlier_counts: list[int] = []
+
+    def _mask(self, boxes: list[np.ndarray]) -> np.ndarray:
+        mask = np.full(self.size[::-1], 255, np.uint8)
+        for x0, y0, x1, y1 in boxes:
+            mx, my = 0.15 * (x1 - x0), 0.15 * (y1 - y0)  # hair, clothes and shadows beyond the landmarks
+            cv2.rectangle(mask, (int((x0 - mx) * self.scale), int((y0 - my) * self.scale)),
+                          (int((x1 + mx) * self.scale), int((y1 + my) * self.scale)), 0, -1)
+        return mask
+
+    def _rays(self, pts: np.ndarray) -> np.ndarray:
+        h = np.concatenate([pts, np.ones((len(pts), 1))], axis=1) @ self.K_inv.T
+        return h / np.linalg.norm(h, axis=1, keepdims=True)
+
+    def update(self, frame_rgb: np.ndarray, boxes: list[np.ndarray]) -> None:
+        gray = cv2.cvtColor(cv2.resize(frame_rgb, self.size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        mask = self._mask(boxes)
+        if self.prev is None:
+            self.rotations.append(np.eye(3))
+            self.inlier_counts.append(0)
+        else:
+            self.rotations.append(self.rotations[-1] @ self._relative(self.prev, gray, self.prev_mask, mask))
+        self.prev, self.prev_mask = gray, mask
+
+    def _relative(self, prev: np.ndarray, cur: np.ndarray, prev_mask: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Rotation taking the current camera's rays into the previous camera's axes."""
+        p0 = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=8, mask=prev_mask)
+        if p0 is None or len(p0) < MIN_POINTS:
+            self.inlier_counts.append(0)
+            return np.eye(3)
+        p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=(21, 21), maxLevel=3)
+        p0, p1 = p0.reshape(-1, 2), p1.reshape(-1, 2)
+        ok = status.reshape(-1).astype(bool)
+        inside = (p1[:, 0] >= 0) & (p1[:, 1] >= 0) & (p1[:, 0] < self.size[0]) & (p1[:, 1] < self.size[1])
+        ok &= inside
+        ok[ok] &= mask[p1[ok, 1].astype(int), p1[ok, 0].astype(int)] > 0
+        if ok.sum() < MIN_POINTS:
+            self.inlier_counts.append(0)
+            return np.eye(3)
+        p0, p1 = p0[ok], p1[ok]
+        if np.median(np.linalg.norm(p1 - p0, axis=1)) < STATIC_FLOW_PX:
+            self.inlier_counts.append(int(ok.sum()))
+            return np.eye(3)
+        R, inliers = fit_rotation(self._rays(p0), self._rays(p1), threshold=1.5 / self.focal)
+        self.inlier_counts.append(int(inliers.sum()))
+        return R if inliers.sum() >= MIN_POINTS else np.eye(3)
