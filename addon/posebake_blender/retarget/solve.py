@@ -89,30 +89,35 @@ def _chain_lateral(role: str, j: dict[str, np.ndarray], f: float) -> np.ndarray:
 
 def _chain_rotations(role: str, bones: list[str], src: CanonicalPose, rest: RestPose,
                      rj: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """D per chain bone. Same segment count on both sides: each segment matched. Otherwise the chain's
-    chord is matched and the twist from the bottom reference to the top one is spread along the bones,
-    which keeps the rig's own rest curvature."""
+    """D per chain bone. When both sides have the same number of non-degenerate segments (CMU onto a
+    CMU rig), each segment is matched. Otherwise the chain's chord is matched and the twist from the
+    bottom reference to the top one is spread along the bones, which keeps the rig's rest curvature.
+    Zero-length segments (CMU's Spine1 -> Neck) carry no direction and always take the chord rule."""
     n = len(bones)
     sp = src.chain_points(role)
     rp = rest_chain(rest, bones, rj[ROLE_JOINTS[role][1]])
     fr = [(i + 1) / n for i in range(n)]
-    out: list[np.ndarray] = []
-    seg_ok = len(sp) == n + 1
     chord_s, chord_r = sp[-1] - sp[0], rp[-1] - rp[0]
-    F0s = frame(chord_s, _chain_lateral(role, src.joints, 0.0))
-    F0r = frame(chord_r, _chain_lateral(role, rj, 0.0))
-    base = F0s @ F0r.T
-    F1 = frame(chord_s, _chain_lateral(role, src.joints, 1.0)) @ frame(chord_r, _chain_lateral(role, rj, 1.0)).T
-    rel = F1 @ np.swapaxes(base, -1, -2)  # rotation about the source chord
+    tiny = 1e-3 * float(np.linalg.norm(chord_r))
+    src_segs = [sp[k + 1] - sp[k] for k in range(len(sp) - 1)]
+    src_segs = [v for v in src_segs if np.nanmedian(np.linalg.norm(v, axis=-1)) > 1e-3 * np.nanmedian(
+        np.linalg.norm(chord_s, axis=-1))]
+    rest_ok = [bool(np.linalg.norm(rp[i + 1] - rp[i]) > tiny) for i in range(n)]
+    paired = len(src_segs) == sum(rest_ok)
+    base = frame(chord_s, _chain_lateral(role, src.joints, 0.0)) @ frame(chord_r, _chain_lateral(role, rj, 0.0)).T
+    top = frame(chord_s, _chain_lateral(role, src.joints, 1.0)) @ frame(chord_r, _chain_lateral(role, rj, 1.0)).T
+    rel = top @ np.swapaxes(base, -1, -2)  # a rotation about the source chord
     axis = normalize(chord_s)
-    # angle of `rel` about `axis`: from its skew part projected on the axis
-    skew = np.stack([rel[..., 2, 1] - rel[..., 1, 2], rel[..., 0, 2] - rel[..., 2, 0], rel[..., 1, 0] - rel[..., 0, 1]], -1)
+    skew = np.stack([rel[..., 2, 1] - rel[..., 1, 2], rel[..., 0, 2] - rel[..., 2, 0],
+                     rel[..., 1, 0] - rel[..., 0, 1]], -1)
     phi = np.arctan2(np.sum(skew * axis, -1) / 2, (np.trace(rel, axis1=-2, axis2=-1) - 1) / 2)
+    out: list[np.ndarray] = []
+    k = 0
     for i in range(n):
-        rseg = rp[i + 1] - rp[i]
-        if seg_ok and np.linalg.norm(rseg) > 1e-6 * max(1.0, float(np.linalg.norm(chord_r))):
+        if paired and rest_ok[i]:
             lat_s, lat_r = _chain_lateral(role, src.joints, fr[i]), _chain_lateral(role, rj, fr[i])
-            out.append(frame(sp[i + 1] - sp[i], lat_s) @ frame(rseg, lat_r).T)
+            out.append(frame(src_segs[k], lat_s) @ frame(rp[i + 1] - rp[i], lat_r).T)
+            k += 1
         else:
             out.append(axis_angle(axis, fr[i] * phi) @ base)
     return out
