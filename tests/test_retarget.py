@@ -1,0 +1,191 @@
+"""Pure-numpy tests of the add-on's retargeting (no bpy): Motion reader, world frame, canonical joints,
+solve (CMU onto its own skeleton), foot contacts/IK, rig presets and auto-mapping."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "addon"))
+
+from posebake.mocap import Y_UP_TO_Z_UP as P, forward_kinematics, read_bvh  # noqa: E402
+from posebake.motion import Motion  # noqa: E402
+from posebake.skeleton import standing_pose  # noqa: E402
+from posebake_blender import rigs  # noqa: E402
+from posebake_blender.io.motion_file import MotionFileError, read_motion  # noqa: E402
+from posebake_blender.retarget.armature import RestPose  # noqa: E402
+from posebake_blender.retarget.canonical import from_blazepose, from_cmu  # noqa: E402
+from posebake_blender.retarget.contacts import detect_contacts, two_bone_ik  # noqa: E402
+from posebake_blender.retarget.rot import axis_angle, frame  # noqa: E402
+from posebake_blender.retarget.solve import solve  # noqa: E402
+from posebake_blender.retarget.world import to_world  # noqa: E402
+
+BVH = Path("/work/shared/data/mocap_bvh/cmu_walk_delfem2.bvh")
+
+
+def _motion(T: int = 5) -> Motion:
+    j = np.broadcast_to(standing_pose() + [0, 0, 3.0], (1, T, 33, 3)).astype(np.float32)
+    K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
+    return Motion(j, np.zeros((1, T, 33, 2)), np.ones((1, T, 33)), 30.0, K, (1280, 720))
+
+
+def test_motion_reader_reads_what_backend_writes(tmp_path):
+    m = _motion()
+    m.save(tmp_path / "a.npz")
+    f = read_motion(tmp_path / "a.npz")
+    assert f.num_tracks == 1 and f.num_frames == 5 and f.fps == 30.0 and f.image_size == (1280, 720)
+    np.testing.assert_array_equal(f.joints_cam, m.joints_cam)
+    assert f.joint_names == m.joint_names and f.K_source == "default"
+
+
+def test_motion_reader_errors(tmp_path):
+    m = _motion()
+    m.save(tmp_path / "a.npz")
+    data = dict(np.load(tmp_path / "a.npz"))
+    np.savez(tmp_path / "other.npz", **{**data, "schema": np.array("posebake.motion/9")})
+    with pytest.raises(MotionFileError, match="schema 'posebake.motion/9'"):
+        read_motion(tmp_path / "other.npz")
+    empty = {**data, "joints_cam": np.zeros((1, 0, 33, 3), np.float32), "joints_2d": np.zeros((1, 0, 33, 2)),
+             "visibility": np.zeros((1, 0, 33))}
+    np.savez(tmp_path / "empty.npz", **empty)
+    with pytest.raises(MotionFileError, match="empty motion"):
+        read_motion(tmp_path / "empty.npz")
+    np.savez(tmp_path / "nokey.npz", **{k: v for k, v in data.items() if k != "fps"})
+    with pytest.raises(MotionFileError, match="missing keys: fps"):
+        read_motion(tmp_path / "nokey.npz")
+    with pytest.raises(MotionFileError, match="not found"):
+        read_motion(tmp_path / "nope.npz")
+
+
+def test_world_frame_recovers_gravity_from_a_tilted_camera():
+    """A subject walking on a floor seen by a camera pitched 20 degrees down: up, floor and facing."""
+    T = 60
+    base = standing_pose()  # camera axes, y down, facing the camera
+    walk = np.stack([base + [0.02 * t, 0, 0.01 * t] for t in range(T)])  # across and away, on the floor
+    walk[:, :, 1] += 0.93  # floor at y = 0.93 below the hips... shift so hips are at y=0
+    pitch = np.radians(20)
+    R = axis_angle(np.array([1.0, 0, 0]), np.array(pitch))
+    cam = walk @ R.T + [0, 0.2, 4.0]
+    w = to_world(cam)
+    true_up = R @ np.array([0, -1.0, 0])
+    assert np.degrees(np.arccos(w.up_cam @ true_up)) < 1.0
+    feet = w.joints[:, [27, 28, 29, 30, 31, 32], 2]
+    assert abs(feet.min()) < 0.01  # the floor is z = 0
+    hips = w.joints[:, [23, 24]].mean(1)
+    assert np.allclose(hips[0, :2], 0, atol=1e-6) and 0.8 < hips[0, 2] < 1.0
+    nose_fwd = w.joints[0, 0] - hips[0]
+    assert nose_fwd[1] < 0  # facing the camera = facing -Y
+
+
+def test_blazepose_canonical_has_every_role_joint():
+    cam_to_zup = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # x, y down, z forward -> x, y fwd, z up
+    c = from_blazepose(standing_pose()[None] @ cam_to_zup.T, 30.0)
+    for k in ("hips", "spine_base", "neck", "head_base", "head_top", "toe_l", "thumb_r", "ear_l", "clavicle_r"):
+        assert np.isfinite(c.joints[k]).all(), k
+    assert c.joints["head_top"][0, 2] > c.joints["head_base"][0, 2] > c.joints["neck"][0, 2]
+
+
+def _cmu():
+    m = read_bvh(BVH)
+    pos, glob = forward_kinematics(m)
+    return m, pos @ P.T, P @ glob @ P.T
+
+
+def _bvh_rest(m, seed=0):
+    keep = [i for i in range(len(m.names)) if not m.end_site[i]]
+    restpos = np.zeros((len(m.names), 3))
+    for j, p in enumerate(m.parents):
+        restpos[j] = (restpos[p] if p >= 0 else 0) + P @ m.offsets[j]
+    rng = np.random.default_rng(seed)
+    tails, mats = [], []
+    for i in keep:
+        kids = [k for k, p in enumerate(m.parents) if p == i and np.linalg.norm(m.offsets[k]) > 1e-6]
+        t = restpos[kids].mean(0) if kids else restpos[i] + [0, 0, 0.05]
+        tails.append(t)
+        mats.append(frame(t - restpos[i], rng.normal(size=3)))  # random roll
+    return RestPose.from_parent_names([m.names[i] for i in keep],
+                                      [m.names[m.parents[i]] if m.parents[i] >= 0 else None for i in keep],
+                                      restpos[keep], np.array(tails), np.array(mats))
+
+
+@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_cmu_onto_its_own_skeleton_is_exact():
+    m, pos, glob = _cmu()
+    canon = from_cmu(m.names, pos, glob, m.fps)
+    rest = _bvh_rest(m)
+    rep = rigs.resolve(None, rest.names, [rest.names[p] if p >= 0 else None for p in rest.parents])
+    assert rep.preset == "cmu_bvh" and not rep.missing
+    sol = solve(canon, rest, rep.mapping, foot_lock=False)
+    body = [n for n in rest.names if "Finger" not in n and "Index" not in n and "Thumb" not in n]
+    err = max(np.abs(sol.heads[:, rest.index(n)] - pos[:, m.names.index(n)]).max() for n in body)
+    assert err < 1e-6  # metres
+    assert abs(sol.scale - 1) < 1e-9
+    q = np.stack(list(sol.quats.values()))
+    assert np.allclose(np.linalg.norm(q, axis=-1), 1) and (np.sum(q[:, 1:] * q[:, :-1], -1) >= 0).all()
+
+
+@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_foot_lock_pins_ankles_during_contact():
+    m, pos, glob = _cmu()
+    canon = from_cmu(m.names, pos, glob, m.fps)
+    rest = _bvh_rest(m, seed=1)
+    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    sol = solve(canon, rest, mapping, foot_lock=True)
+    for side, foot in (("L", "LeftFoot"), ("R", "RightFoot")):
+        c = sol.contacts[side]
+        assert c.sum() > 20
+        a = sol.heads[:, rest.index(foot), :2]
+        step = np.linalg.norm(np.diff(a, axis=0), axis=1)[c[1:] & c[:-1]]
+        assert step.max() <= 0.005
+
+
+def test_detect_contacts_and_two_bone_ik():
+    T = 40
+    ankle = np.zeros((T, 3))
+    ankle[20:, 0] = np.linspace(0, 1, T - 20)  # planted, then swinging forward
+    ankle[20:, 2] = 0.2
+    c = detect_contacts(ankle, 30.0, 0.85)
+    assert c[:20].all() and not c[21:].any()
+    hip = np.zeros((3, 3)) + [0, 0, 0.9]
+    knee = hip + [0, -0.1, -0.44]
+    goal = np.array([[0, 0, 0.1], [0, 0.3, 0.2], [0, 0, -2.0]])
+    k = two_bone_ik(hip, knee, goal, 0.45, 0.42)
+    assert np.allclose(np.linalg.norm(k - hip, axis=1), 0.45)
+    assert np.allclose(np.linalg.norm(goal[:2] - k[:2], axis=1), 0.42)
+    assert (k[:2, 1] < hip[:2, 1] + 1e-9).all()  # the knee keeps bending forwards (-Y)
+
+
+def test_presets_load_and_detect():
+    names = rigs.list_presets()
+    assert {"rigify", "blender_metarig", "mixamo", "ue5_manny", "cmu_bvh", "cmu_bvh_3dsmax", "smpl",
+            "makehuman"} <= set(names)
+    for n in names:
+        p = rigs.load_preset(n)
+        assert all(p.bones.get(r) for r in ("pelvis", "spine", "thigh.L", "forearm.R")), n
+        bones = [b for v in p.bones.values() for b in v]
+        assert rigs.detect_preset(bones) == n
+    with pytest.raises(rigs.RigError, match="unknown rig preset"):
+        rigs.load_preset("nope")
+
+
+def test_normalize_and_auto_map():
+    assert rigs.normalize_name("mixamorig:LeftUpLeg") == ("upleg", "L")
+    assert rigs.normalize_name("DEF-upper_arm.R") == ("upperarm", "R")
+    assert rigs.normalize_name("thigh_fk.L") == ("thigh", "L")
+    names = ["Hips", "Spine", "Chest", "Neck", "Head"] + [f"{s}{b}" for s in ("Left", "Right") for b in
+                                                          ("Shoulder", "Arm", "ForeArm", "Hand", "UpLeg", "Leg", "Foot")]
+    parents = [None, "Hips", "Spine", "Chest", "Neck"]
+    for s in ("Left", "Right"):
+        parents += ["Chest", f"{s}Shoulder", f"{s}Arm", f"{s}ForeArm", "Hips", f"{s}UpLeg", f"{s}Leg"]
+    rep = rigs.auto_map(names, parents)
+    assert rep.missing == [] and rep.mapping["spine"] == ["Spine", "Chest"]
+    assert rep.mapping["clavicle.L"] == ["LeftShoulder"] and rep.mapping["upper_arm.L"] == ["LeftArm"]
+    assert rep.mapping["shin.R"] == ["RightLeg"] and "guessed" in rep.summary()
+    # unknown limb names below a known thigh are found by walking the hierarchy
+    names2 = [n.replace("RightLeg", "xx_7").replace("RightFoot", "yy_8") for n in names]
+    parents2 = [p.replace("RightLeg", "xx_7") if p else p for p in parents]
+    rep2 = rigs.auto_map(names2, parents2)
+    assert rep2.mapping["shin.R"] == ["xx_7"] and rep2.mapping["foot.R"] == ["yy_8"]
