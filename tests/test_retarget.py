@@ -189,3 +189,20 @@ def test_normalize_and_auto_map():
     parents2 = [p.replace("RightLeg", "xx_7") if p else p for p in parents]
     rep2 = rigs.auto_map(names2, parents2)
     assert rep2.mapping["shin.R"] == ["xx_7"] and rep2.mapping["foot.R"] == ["yy_8"]
+
+
+@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_video_motion_solves_onto_a_rig_without_nans():
+    """Motion file -> world -> canonical -> solve onto the CMU skeleton: finite, feet near the floor."""
+    from posebake_blender.retarget.world import canonical_from_camera
+    m, _, _ = _cmu()
+    T = 30
+    base = standing_pose()
+    cam = np.stack([base + [0.01 * t, 0, 3.0 + 0.02 * t] for t in range(T)])
+    canon = canonical_from_camera(cam, 30.0)
+    rest = _bvh_rest(m)
+    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    sol = solve(canon, rest, mapping, foot_lock=True)
+    assert all(np.isfinite(q).all() for q in sol.quats.values()) and np.isfinite(sol.root_location).all()
+    feet = sol.heads[:, [rest.index("LeftFoot"), rest.index("RightFoot")], 2]
+    assert 0.0 < feet.min() and feet.max() < 0.15  # ankles just above the world floor (z = 0)

@@ -87,3 +87,9 @@ def to_world(joints_cam: np.ndarray) -> WorldMotion:
     origin = h0 - (h0 @ up - d) * up
     world = (j - origin) @ R.T
     return WorldMotion(world, R, origin, up, lowest)
+
+
+def canonical_from_camera(joints_cam: np.ndarray, fps: float):
+    """One Motion track (T,33,3 camera space) -> the canonical pose in the world frame (what `bake` takes)."""
+    from .canonical import from_blazepose
+    return from_blazepose(to_world(joints_cam).joints, fps)
