@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ..errors import PoseBakeError
 from ..motion import Motion
@@ -67,7 +67,7 @@ class JobManager:
         """Stop taking jobs, stop the running ones at their next batch, record all unfinished as failed."""
         with self._lock:
             self._stopping = True
-            for job_id, event in self._cancel.items():
+            for event in self._cancel.values():
                 event.set()
         for _ in self._threads:
             self._queue.put(None)
@@ -144,7 +144,7 @@ class JobManager:
         self.store.save(job)
         self._last_persist.pop(job.id, None)
 
-    def _progress(self, job: Job, t0: float):
+    def _progress(self, job: Job, t0: float) -> Callable[[str, int, int], None]:
         def report(stage: str, done: int, total: int) -> None:
             now = time.monotonic()
             with self._lock:

@@ -114,12 +114,10 @@ class JobStore:
             elif job.state == "done" and not self.result_path(job.id).is_file():
                 job.state, job.error = "failed", "the result file of this job is missing from the state directory"
                 self.save(job)
-            if job.state in FINISHED:
-                self.discard_upload(job)
             jobs.append(job)
-        keep = {Path(j.video).name for j in jobs if j.kind == "upload" and j.state not in FINISHED}
+        # Every job is finished now, so no upload is still needed; dot-files are unfinished atomic writes.
         for stray in list(self.uploads_dir.iterdir()) + list(self.results_dir.glob(".*")) + \
                 list(self.jobs_dir.glob(".*")):
-            if stray.is_file() and stray.name not in keep:
+            if stray.is_file():
                 stray.unlink(missing_ok=True)
         return jobs
