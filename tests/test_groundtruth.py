@@ -123,8 +123,11 @@ def test_committed_set_is_complete_and_small() -> None:
     assert {(640, 480), (1280, 720)} <= sizes
 
 
-def _check_clip(gt: dict, frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Structural checks and joints-on-character checks; returns the projected joints."""
+def _check_clip(gt: dict, frames: np.ndarray, mask: np.ndarray, min_on_mask: float = 0.99) -> np.ndarray:
+    """Structural checks and joints-on-character checks; returns the projected joints.
+
+    With 0.99 on a 640x480 clip, shifting the projections by 6 px already fails (measured).
+    """
     T = len(gt["joints_cam"])
     w, h = (int(v) for v in gt["image_size"])
     assert frames.shape == (T, h, w, 3) and mask.shape == (T, h, w)
@@ -152,7 +155,7 @@ def _check_clip(gt: dict, frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
     assert inside.mean() > 0.97
     tt = np.broadcast_to(np.arange(T)[:, None], ui.shape)
     on_mask = mask[tt[inside], vi[inside], ui[inside]]
-    assert on_mask.mean() > 0.97, on_mask.mean()
+    assert on_mask.mean() > min_on_mask, on_mask.mean()
     # a person-sized silhouette in every frame (the video-vs-mask check is in the per-clip test)
     area = mask.reshape(T, -1).mean(1)
     assert np.all(area > 0.001) and np.all(area < 0.5)
@@ -170,22 +173,22 @@ def test_committed_clip_gt_lands_on_character(name: str) -> None:
     T = len(frames)
     if np.ptp(gt["cam_t"], axis=0).max() < 1e-6:  # static camera only
         step = max(1, frames.shape[2] // 320)  # a quarter-VGA grid is plenty and keeps this fast
-        gray = frames[:, ::step, ::step].astype(np.float32).mean(-1)
+        colour = frames[:, ::step, ::step].astype(np.float32)
         small = mask[:, ::step, ::step]
-        bg = np.where(small, np.nan, gray)
+        bg = np.where(small[..., None], np.nan, colour)
         with np.errstate(all="ignore"):
             plate = np.nanmedian(bg, axis=0)
-        diff = np.abs(gray - plate)
-        seen = np.isfinite(plate)[None]
+        diff = np.abs(colour - plate).max(-1)  # colour, not grey: clothes may match the ground's brightness
+        seen = np.isfinite(plate[..., 0])[None]
         fg, rest = diff[small & seen], diff[~small & seen]
         assert np.median(fg) > 4 * max(np.median(rest), 1.0)
         # and projected joints sit on pixels that differ from the background plate
-        ui = np.clip(np.round(uv[..., 0] / step).astype(int), 0, gray.shape[2] - 1)
-        vi = np.clip(np.round(uv[..., 1] / step).astype(int), 0, gray.shape[1] - 1)
+        ui = np.clip(np.round(uv[..., 0] / step).astype(int), 0, diff.shape[2] - 1)
+        vi = np.clip(np.round(uv[..., 1] / step).astype(int), 0, diff.shape[1] - 1)
         tt = np.broadcast_to(np.arange(T)[:, None], ui.shape)
         d = diff[tt, vi, ui]
         known = np.isfinite(d)
-        assert np.mean(d[known] > 8) > 0.7
+        assert np.mean(d[known] > 8) > 0.95
 
 
 def test_eval_joints_exist_in_gt() -> None:
@@ -221,7 +224,9 @@ def test_fresh_render_reproduces_committed_gt(tmp_path) -> None:
     # same camera at another resolution: normalised projections ((u + 0.5) / W) agree
     norm = lambda g: (gtio.project_gt(g) + 0.5) / g["image_size"]  # noqa: E731
     assert np.abs(norm(fresh) - norm(ref)).max() < 1e-4
-    uv = _check_clip(fresh, gtio.read_frames(tmp_path / "walk_side.mp4"), gtio.load_mask(tmp_path / "walk_side_mask.npz"))
+    # at 128x96 limbs are a pixel or two wide, so allow a little more off-silhouette rounding
+    uv = _check_clip(fresh, gtio.read_frames(tmp_path / "walk_side.mp4"),
+                     gtio.load_mask(tmp_path / "walk_side_mask.npz"), min_on_mask=0.97)
     assert uv.shape[:2] == fresh["joints_cam"].shape[:2]
 
 
