@@ -59,7 +59,8 @@ def load_clip(motion_path: Path, asf: Path | None, start: float, seconds: float)
         raise PoseBakeError(f"{motion_path.name} has {motion.duration:.2f} s; cannot take {seconds} s from {start} s")
     n = int(round(seconds * FPS))
     clip = resample(motion.slice(i0, i1 + 1), FPS).slice(0, n)
-    return clip, f"{motion_path.name} frames {i0}-{i1 - 1} at {motion.fps:.0f} fps"
+    last = i0 + int(round((n - 1) * motion.fps / FPS))  # the last source frame the clip samples
+    return clip, f"{motion_path.name} frames {i0}-{last} at {motion.fps:.0f} fps"
 
 
 def pose_character(arm, clip) -> np.ndarray:
