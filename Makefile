@@ -6,7 +6,7 @@ DATA ?= ../shared/data
 VIDEO ?= $(DATA)/videos/phalp_running_woman.mp4
 OUT ?= out
 
-.PHONY: demo test models clean-venv
+.PHONY: demo test models groundtruth bench clean-venv
 
 $(BIN)/.installed: pyproject.toml constraints/ci.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (PoseBake needs Python 3.11, as pip bpy does)"; exit 1; }
@@ -27,6 +27,17 @@ demo: models
 
 test: models
 	timeout 4800 $(BIN)/python -m pytest -q tests
+
+# Re-render (or extend with EXTRA=specs.json) the ground-truth clips in bench/groundtruth/clips.
+groundtruth: $(BIN)/.installed
+	$(BIN)/python bench/groundtruth/make_set.py $(if $(EXTRA),--extra $(EXTRA),)
+
+# Benchmarks; their tables land in bench/results/ (summarised in bench/RESULTS.md).
+bench: models
+	bench/mediapipe_env.sh
+	$(BIN)/python bench/models.py
+	$(BIN)/python bench/estimate.py
+	$(BIN)/python bench/accuracy.py
 
 clean-venv:
 	rm -rf $(VENV)

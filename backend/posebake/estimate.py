@@ -84,12 +84,13 @@ class Estimator:
         self.timings["detect"] += time.perf_counter() - t0
         return rois, det.scores[order].float().cpu().numpy()
 
-    def _landmarks(self, images: FrameBatch, rois: np.ndarray, fidx: np.ndarray) -> LandmarkResult:
+    def _landmarks(self, images: FrameBatch, rois: np.ndarray, fidx: np.ndarray,
+                   stage: str = "landmarks") -> LandmarkResult:
         t0 = time.perf_counter()
         with self._autocast():
             res = self.landmarker(images, torch.from_numpy(rois).float().to(self.device),
                                   torch.from_numpy(fidx).long().to(self.device))
-        self.timings["landmarks"] += time.perf_counter() - t0
+        self.timings[stage] += time.perf_counter() - t0
         return res
 
     def _refine_rois(self, image: FrameBatch, rois: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +103,7 @@ class Estimator:
         """
         flags = np.zeros(len(rois))
         for _ in range(iterations):
-            res = self._landmarks(image, rois, np.zeros(len(rois), dtype=np.int64))
+            res = self._landmarks(image, rois, np.zeros(len(rois), dtype=np.int64), stage="detect")
             flags = res.pose_flag.float().cpu().numpy()
             rois = res.next_rois().float().cpu().numpy()
         return rois, flags
