@@ -31,6 +31,7 @@ from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
 from .rootsolve import absolute_joints, consistent_scale
+from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates
 
 ProgressFn = Callable[[str, int, int], None]
@@ -54,6 +55,7 @@ class EstimateOptions:
     pose_flag_threshold: float = 0.5
     detection_threshold: float = 0.5
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
+    subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
 
@@ -230,6 +232,8 @@ class Estimator:
             X = np.stack(t.world)[:, :J].astype(np.float64)
             X -= 0.5 * (X[:, 23:24] + X[:, 24:25])  # root-relative to the mid-hip
             X = consistent_scale(X)
+            if opts.subject_height is not None:
+                X *= height_scale(X, opts.subject_height)
             u = np.stack(t.image)[:, :J].astype(np.float64)
             w = np.stack(t.visibility)[:, :J].astype(np.float64)
             joints[p, f] = absolute_joints(X, u, w, K, (info.width, info.height))
@@ -238,6 +242,7 @@ class Estimator:
         motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
                         image_size=(info.width, info.height), K_source=K_source,
                         track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,
+                        subject_height=np.full(P, np.nan if opts.subject_height is None else opts.subject_height),
                         source_video=str(info.path))
         return motion.order_tracks()
 

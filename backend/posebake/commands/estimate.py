@@ -13,6 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam = p.add_mutually_exclusive_group()
     cam.add_argument("--fov", type=float, help="horizontal field of view of the longer image side, degrees")
     cam.add_argument("--focal", type=float, help="focal length in pixels")
+    p.add_argument("--subject-height", type=float, metavar="M",
+                   help="actor's standing height in metres (fixes the metric scale; applies to every track)")
     p.add_argument("--max-people", type=int, default=4)
     p.add_argument("--start", type=int, default=0, help="first frame (index)")
     p.add_argument("--end", type=int, help="stop before this frame (index)")
@@ -31,11 +33,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output.suffix != ".npz":
         raise PoseBakeError(f"the Motion file must end in .npz, got {args.output}")
+    if args.subject_height is not None and not 0.5 <= args.subject_height <= 2.6:
+        raise PoseBakeError(f"--subject-height is in metres and must lie in 0.5–2.6, got {args.subject_height}")
     if args.max_people < 1:
         raise PoseBakeError("--max-people must be at least 1")
     check_writable_dir(args.output)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
-                           start=args.start, end=args.end, batch=args.batch)
+                           start=args.start, end=args.end, batch=args.batch,
+                           subject_height=args.subject_height)
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
 

@@ -1,0 +1,39 @@
+"""Metric scale from a known subject height.
+
+The landmark model's metric skeleton is sized by a learned average-adult prior, and in the
+root solve size and distance are tied: a person 10 % smaller than the prior is placed 10 % too far. When
+the user knows the actor's height we rescale the root-relative skeleton before the solve. The skeleton's
+standing height comes from bone lengths (medians over the track, so a crouch does not matter) and
+anthropometric proportions (Drillis & Contini, as tabulated in Winter's *Biomechanics and Motor Control of
+Human Movement*): shoulder (acromion) height is 0.818 H and ankle height 0.039 H, so
+shin + thigh + hip-to-shoulder = 0.779 H.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .skeleton import JOINT_INDEX as J
+
+SHOULDER_CHAIN_FRACTION = 0.818 - 0.039  # (shin + thigh + hip-to-shoulder) / standing height
+
+
+def _median_length(X: np.ndarray, a: str | tuple[str, str], b: str | tuple[str, str]) -> float:
+    def point(p: str | tuple[str, str]) -> np.ndarray:
+        return X[:, J[p]] if isinstance(p, str) else 0.5 * (X[:, J[p[0]]] + X[:, J[p[1]]])
+    return float(np.nanmedian(np.linalg.norm(point(a) - point(b), axis=-1)))
+
+
+def standing_height(X: np.ndarray) -> float:
+    """Standing height (m) of a track's skeleton (T,33,3), from median bone lengths (both sides averaged)."""
+    legs = [_median_length(X, f"{s}_hip", f"{s}_knee") + _median_length(X, f"{s}_knee", f"{s}_ankle")
+            for s in ("left", "right")]
+    torso = _median_length(X, ("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"))
+    return (float(np.nanmean(legs)) + torso) / SHOULDER_CHAIN_FRACTION
+
+
+def height_scale(X: np.ndarray, subject_height: float) -> float:
+    """Factor that makes the root-relative skeleton X (T,33,3) `subject_height` metres tall standing."""
+    model = standing_height(X)
+    if not np.isfinite(model) or model <= 0:
+        raise ValueError("the track has too few measurable bones to estimate its height")
+    return float(subject_height) / model

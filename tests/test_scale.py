@@ -1,0 +1,44 @@
+"""Subject height: the anthropometric height of a skeleton, and `--subject-height` fixing the scale."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from posebake.estimate import EstimateOptions
+from posebake.scale import height_scale, standing_height
+from posebake.skeleton import JOINT_INDEX as J, standing_pose
+
+
+def test_standing_height_follows_bone_lengths():
+    X = np.repeat(standing_pose()[None], 5, axis=0)
+    h = standing_height(X)
+    assert 1.3 < h < 2.1
+    assert standing_height(X * 1.1) == pytest.approx(1.1 * h)
+    crouch = X.copy()
+    crouch[3:, J["left_knee"]] += [0.0, 0.0, 0.3]  # a bent knee in a minority of frames leaves the medians
+    assert standing_height(crouch) == pytest.approx(h, rel=0.05)
+    assert height_scale(X, 2 * h) == pytest.approx(2.0)
+
+
+def test_height_estimate_on_rendered_character(model_files):
+    """On a rendered clip of the 1.567 m character, the skeleton's estimated height is within 5 %."""
+    from pathlib import Path
+
+    from posebake.estimate import Estimator
+
+    clips = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
+    gt = np.load(clips / "walk_side_gt.npz")
+    m = Estimator("cpu").run(clips / "walk_side.mp4", EstimateOptions(focal=float(gt["K"][0, 0]), max_people=1))
+    X = m.joints_cam[0].astype(float)
+    X -= 0.5 * (X[:, 23:24] + X[:, 24:25])
+    assert standing_height(X) == pytest.approx(float(gt["subject_height"]), rel=0.05)
+
+    tall = Estimator("cpu").run(clips / "walk_side.mp4", EstimateOptions(focal=float(gt["K"][0, 0]), max_people=1,
+                                                                           subject_height=1.9, end=30))
+    Xt = tall.joints_cam[0].astype(float)
+    Xt -= 0.5 * (Xt[:, 23:24] + Xt[:, 24:25])
+    assert standing_height(Xt) == pytest.approx(1.9, rel=1e-3)
+    assert tall.subject_height[0] == 1.9 and np.isnan(m.subject_height[0])
+    # Taller at the same image size means farther away, in proportion.
+    depth = lambda M: np.nanmedian(0.5 * (M.joints_cam[0, :30, 23, 2] + M.joints_cam[0, :30, 24, 2]))  # noqa: E731
+    assert depth(tall) / depth(m) == pytest.approx(1.9 / standing_height(X), rel=0.03)
