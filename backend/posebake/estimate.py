@@ -77,10 +77,10 @@ class Estimator:
         return torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda")
 
     # -- stages -------------------------------------------------------------------------------------------
-    def _detect(self, image: FrameBatch, opts: EstimateOptions) -> tuple[np.ndarray, np.ndarray]:
+    def _detect(self, image: FrameBatch, opts: EstimateOptions, tiles: bool = False) -> tuple[np.ndarray, np.ndarray]:
         t0 = time.perf_counter()
         with self._autocast():
-            det = self.detector(image)[0]
+            det = self.detector(image, tiles=tiles)[0]
         order = torch.argsort(det.scores, descending=True)[: opts.max_people]
         rois = det.rois()[order].float().cpu().numpy()
         self.timings["detect"] += time.perf_counter() - t0
@@ -114,6 +114,8 @@ class Estimator:
                       next_id: int) -> int:
         """Detect on `image`, refine, and start tracks for confident people not tracked yet."""
         rois, _scores = self._detect(image, opts)
+        if len(rois) == 0 and not any(t.alive for t in tracks):
+            rois, _scores = self._detect(image, opts, tiles=True)  # nobody at full-frame scale: look closer
         if len(rois) == 0:
             return next_id
         rois, flags = self._refine_rois(image, rois)
