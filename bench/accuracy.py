@@ -11,7 +11,6 @@ would; `--focal default` uses the 55° default. Also reports the mean landmark-v
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_all import WORK, run_clip  # noqa: E402
-from benchutil import machine_header  # noqa: E402
+from benchutil import machine_header, mediapipe_python, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
 from posebake.eval import metrics  # noqa: E402
@@ -60,10 +59,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "accuracy.md")
     args = ap.parse_args()
     est = Estimator(args.device)
-    mp_python = None
-    if not args.no_mediapipe:
-        env = subprocess.run([str(REPO / "bench" / "mediapipe_env.sh")], stdout=subprocess.PIPE, text=True)
-        mp_python = env.stdout.strip().splitlines()[-1] if env.returncode == 0 else None
+    mp_python = mediapipe_python(not args.no_mediapipe)
     header = machine_header(str(est.device))
     rows, ours_all, mp_all, offsets = [], [], [], []
     for gt_path in sorted(args.clips.glob("*_gt.npz")):
@@ -99,9 +95,7 @@ def main() -> int:
             "bone CV | foot skate cm/f |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
             "\n\n## Systematic landmark vs joint-centre offset (PoseBake, mean over clips, mm, camera axes)\n\n"
             "| joint | x (right) | y (down) | z (forward) | norm |\n|---|---:|---:|---:|---:|\n" + off_rows + "\n")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
+    write_table(args.out, text)
     return 0
 
 

@@ -44,3 +44,25 @@ def time_ms(fn: Callable[[], object], repeats: int, warmup: int = 2, sync: Calla
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return times[len(times) // 2]
+
+
+def mediapipe_python(enabled: bool = True) -> str | None:
+    """The MediaPipe venv's python (created on first use by bench/mediapipe_env.sh), or None."""
+    import subprocess
+    from pathlib import Path
+
+    if not enabled:
+        return None
+    env = subprocess.run([str(Path(__file__).resolve().parent / "mediapipe_env.sh")], stdout=subprocess.PIPE,
+                         text=True)
+    return env.stdout.strip().splitlines()[-1] if env.returncode == 0 and env.stdout.strip() else None
+
+
+def write_table(path, text: str) -> None:
+    """Write a results file (creating bench/results/) and say where it went."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")

@@ -11,7 +11,6 @@ Jitter is the mean norm of the second difference of root-relative joints (mm/fra
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline_all import WORK, run_clip, shared_clips  # noqa: E402
-from benchutil import machine_header  # noqa: E402
+from benchutil import machine_header, mediapipe_python, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
 from posebake.paths import shared_data  # noqa: E402
@@ -45,10 +44,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "estimate.md")
     args = ap.parse_args()
     est = Estimator(args.device)
-    mp_python = None
-    if not args.no_mediapipe:
-        env = subprocess.run([str(REPO / "bench" / "mediapipe_env.sh")], stdout=subprocess.PIPE, text=True)
-        mp_python = env.stdout.strip().splitlines()[-1] if env.returncode == 0 else None
+    mp_python = mediapipe_python(not args.no_mediapipe)
     header = machine_header(str(est.device))
     rows = []
     for clip in shared_clips(shared_data()):
@@ -77,9 +73,7 @@ def main() -> int:
             "PoseBake fps (decode excl.) | MediaPipe fps (decode excl.) | tracked | PoseBake raw jitter mm/f² | "
             "MediaPipe jitter mm/f² (smoothed) |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
+    write_table(args.out, text)
     return 0
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import machine_header, time_ms  # noqa: E402
+from benchutil import machine_header, time_ms, write_table  # noqa: E402
 
 from posebake.device import configure_cpu_threads, pick_device  # noqa: E402
 from posebake.models import MODELS, load_model, models_dir  # noqa: E402
@@ -94,9 +94,7 @@ def main() -> int:
     text = ("# Model speed: torch port vs ai-edge-litert\n\n" + machine_header(str(device)) + "\n\n"
             "| model | runtime | batch | memory format | ms/frame | frames/s |\n|---|---|---:|---|---:|---:|\n"
             + "\n".join(rows) + "\n")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
+    write_table(args.out, text)
     return 0
 
 
