@@ -42,6 +42,11 @@ def rest_from_armature(obj) -> RestPose:
         [np.array(b.matrix_local.to_3x3()) for b in bones])
 
 
+def check_rig(obj, preset: str | None = None) -> MappingReport:
+    """Refuse a rig before any work is queued for it (not an armature, unknown preset, missing bones)."""
+    return _check(obj, preset)[1]
+
+
 def _check(obj, preset) -> tuple[RestPose, MappingReport]:
     if obj is None or getattr(obj, "type", None) != "ARMATURE":
         kind = getattr(obj, "type", type(obj).__name__)
@@ -59,15 +64,24 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
 
 def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: bool = True,
          action_name: str | None = None, nla: bool = False, frame_start: float | None = None,
-         extend_scene: bool = True) -> BakeResult:
+         extend_scene: bool = True, scale_to_rig: bool = True) -> BakeResult:
     """Retarget `canon` (world space, Z up, metres) onto armature `obj` and bake a new Action.
 
     Key times follow the scene's fps: frame = frame_start + i * scene_fps / motion_fps, starting at the
     scene's start frame unless given; the scene's end frame is only ever extended, never shortened.
+    `scale_to_rig=False` keeps the video's horizontal travel in metres (see `prepare.unscaled_root`); foot
+    lock is then skipped, since feet pinned at rig-scaled strides would fight the unscaled root.
     """
     rest, rep = _check(obj, preset)
     world_to_arm = np.array(obj.matrix_world.inverted())
-    sol = solve(canon.transformed(world_to_arm), rest, rep.mapping, rep.root_motion, foot_lock=foot_lock)
+    src = canon.transformed(world_to_arm)
+    sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig)
+    if not scale_to_rig:
+        from ..retarget.prepare import unscaled_root
+        up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
+        up /= np.linalg.norm(up)
+        tb = rest.index(sol.root_bone)
+        sol.root_location = unscaled_root(sol.root_location, src.joints["hips"], sol.scale, rest.matrices[tb], up)
     scene = bpy.context.scene
     scene_fps = scene.render.fps / scene.render.fps_base
     start = float(scene.frame_start if frame_start is None else frame_start)

@@ -40,6 +40,7 @@ class MotionFile:
     smoothing: str
     frame_start: int
     source_video: str
+    camera_rotation: np.ndarray | None = None  # (T,3,3) camera -> first-frame camera axes (optional key)
 
     @property
     def num_tracks(self) -> int:
@@ -54,6 +55,19 @@ class MotionFile:
         if not 0 <= index < self.num_tracks:
             raise MotionFileError(f"{self.path}: track {index} does not exist ({self.num_tracks} tracks)")
         return self.joints_cam[index]
+
+    def track_world(self, index: int = 0) -> np.ndarray:
+        """(T,J,3) joints of one track with the camera's pan/tilt removed (the backend's `joints_world`):
+        a runner the camera follows then travels through space instead of staying centred. Files written
+        before camera motion was estimated have no rotation; their joints are returned as stored."""
+        j = self.track(index)
+        if self.camera_rotation is None:
+            return j
+        return np.einsum("tij,tkj->tki", self.camera_rotation, j).astype(np.float32)
+
+    def presence(self) -> np.ndarray:
+        """(P,) fraction of frames in which each track has any joint (for the person picker)."""
+        return np.isfinite(self.joints_cam).all(-1).any(-1).mean(-1)
 
 
 def read_motion(path: str | os.PathLike) -> MotionFile:
@@ -94,6 +108,11 @@ def read_motion(path: str | os.PathLike) -> MotionFile:
     fps = float(raw["fps"])
     if not (np.isfinite(fps) and fps > 0):
         raise MotionFileError(f"{p}: fps must be positive, got {fps}")
+    rot = raw.get("camera_rotation")
+    if rot is not None:
+        rot = np.asarray(rot, dtype=np.float64)
+        if rot.shape != (T, 3, 3) or not np.isfinite(rot).all():
+            raise MotionFileError(f"{p}: camera_rotation must be finite (T,3,3) = {(T, 3, 3)}, got {rot.shape}")
     size = tuple(int(v) for v in np.asarray(raw["image_size"]).reshape(-1))
     if len(size) != 2:
         raise MotionFileError(f"{p}: image_size must be (width, height), got {size}")
@@ -104,4 +123,4 @@ def read_motion(path: str | os.PathLike) -> MotionFile:
         track_ids=np.asarray(raw["track_ids"], dtype=np.int64),
         subject_height=np.asarray(raw["subject_height"], dtype=np.float64),
         K_source=str(raw["K_source"]), smoothing=str(raw["smoothing"]),
-        frame_start=int(raw["frame_start"]), source_video=str(raw["source_video"]))
+        frame_start=int(raw["frame_start"]), source_video=str(raw["source_video"]), camera_rotation=rot)

@@ -1,0 +1,66 @@
+"""Motion file -> Action on an armature: the one bake path used by the panel, the service round trip and
+the headless `posebake bake` driver.
+
+Everything that can be refused (not an armature, too few bones, unknown preset, bad or empty motion file,
+missing person, empty frame range) is checked before the scene is touched, and surfaces as a `BakeError`
+whose message the panel reports and the CLI prints.
+"""
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+
+from ..io.motion_file import MotionFile, MotionFileError, read_motion
+from ..retarget.prepare import BakeOptions, PrepareError, motion_to_canonical
+from .bake import BakeError, BakeResult, bake, check_rig
+
+
+def load_motion(path: str) -> MotionFile:
+    try:
+        return read_motion(path)
+    except MotionFileError as exc:
+        raise BakeError(str(exc)) from None
+
+
+def match_scene_fps(scene, fps: float) -> None:
+    """Set the scene rate to the motion's, so every motion frame lands on a whole scene frame
+    (29.97 becomes 30 / 1.001, as Blender's own presets express it)."""
+    whole = max(1, int(round(fps)))
+    scene.render.fps = whole
+    scene.render.fps_base = whole / fps if not math.isclose(whole, fps, rel_tol=1e-6) else 1.0
+
+
+def bake_motion(obj, motion: str | MotionFile, opts: BakeOptions, preset: str | None = None, *,
+                action_name: str | None = None, frame_start: float | None = None,
+                set_scene_fps: bool = False) -> BakeResult:
+    """Read (if given a path), prepare and bake one person of a Motion onto `obj` as a new Action.
+
+    `set_scene_fps` changes the scene rate to the motion's first (headless bakes into a fresh scene want
+    one key per frame; the panel leaves the user's scene rate alone and keys land between frames)."""
+    check_rig(obj, preset)  # fail on the rig before reading a possibly large file
+    mf = load_motion(motion) if isinstance(motion, str) else motion
+    try:
+        canon = motion_to_canonical(mf, opts)
+    except PrepareError as exc:
+        raise BakeError(str(exc)) from None
+    if set_scene_fps:
+        match_scene_fps(bpy.context.scene, mf.fps)
+    return bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
+                scale_to_rig=opts.scale_to_rig)
+
+
+def summarize(obj, result: BakeResult) -> dict:
+    """Plain-data facts about a finished bake (for the CLI's JSON result and the tests): key count, frame
+    range, NaN check, how far the root travelled."""
+    sol = result.solution
+    quats = np.stack(list(sol.quats.values())) if sol.quats else np.zeros((0, 0, 4))
+    loc = np.asarray(sol.root_location)
+    travel = float(np.linalg.norm(loc[-1] - loc[0])) if len(loc) else 0.0
+    return {"armature": obj.name, "action": result.action.name, "preset": result.report.preset,
+            "frame_range": list(result.frame_range), "frames": int(loc.shape[0]), "bones": len(sol.quats),
+            "root_bone": sol.root_bone, "scale": float(sol.scale),
+            "finite": bool(np.isfinite(quats).all() and np.isfinite(loc).all()),
+            "root_travel": travel, "unmapped": list(result.report.unmapped),
+            "guessed": sorted(result.report.guessed)}

@@ -1,0 +1,161 @@
+"""Headless bake driver: `python headless.py JOB.json RESULT.json`, run by `posebake bake` / `batch`.
+
+It runs in a separate process (the venv's python with pip `bpy`), so the CLI never imports bpy, a crash
+or hang in Blender cannot take the CLI down, and the CLI can put it under a timeout. It uses the same
+`blender.apply.bake_motion` as the panel. The job JSON holds: mode ("check" or "bake"), rig (.blend, .glb,
+.gltf or .fbx), armature (name or null), preset (or null), and for "bake": motion (.npz), output (.blend),
+fbx / glb (optional export paths), options (`BakeOptions` fields). The result JSON is {"ok": true, ...facts}
+or {"ok": false, "error": message}. Exits with `os._exit` because pip bpy can hang at interpreter exit.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a script: import the package by its name, and drop the script's own
+    _HERE = Path(__file__).resolve().parent  # folder from sys.path (its `io` package would shadow the stdlib)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+    sys.path.insert(0, str(_HERE.parent))
+
+RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
+
+
+class HeadlessError(Exception):
+    """A refused job (bad rig file, no armature, unwritable output); the message is for the user."""
+
+
+def probe_writable(path: str) -> None:
+    """Create and delete a file beside `path`: the only check that also holds for root and read-only mounts."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise HeadlessError(f"output directory does not exist: {parent}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".posebake-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise HeadlessError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+
+
+def load_rig(path: str) -> None:
+    """Open a .blend, or import a glTF/FBX into an empty scene."""
+    import bpy
+    p = Path(path)
+    if not p.is_file():
+        raise HeadlessError(f"rig file not found: {p}")
+    suffix = p.suffix.lower()
+    if suffix not in RIG_SUFFIXES:
+        raise HeadlessError(f"unsupported rig file {p.name}: use one of {', '.join(RIG_SUFFIXES)}")
+    try:
+        if suffix == ".blend":
+            bpy.ops.wm.open_mainfile(filepath=str(p))
+        else:
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            if suffix == ".fbx":
+                bpy.ops.import_scene.fbx(filepath=str(p))
+            else:
+                bpy.ops.import_scene.gltf(filepath=str(p))
+    except RuntimeError as exc:
+        raise HeadlessError(f"cannot load the rig file {p}: {str(exc).strip()}") from None
+
+
+def pick_armature(name: str | None):
+    import bpy
+    scene = bpy.context.scene
+    arms = [o for o in scene.objects if o.type == "ARMATURE"]
+    if name:
+        obj = bpy.data.objects.get(name)
+        if obj is None:
+            raise HeadlessError(f"no object named {name!r}; armatures in the file: "
+                                f"{', '.join(o.name for o in arms) or 'none'}")
+        return obj  # bake_motion says so if it is not an armature
+    if not arms:
+        raise HeadlessError("the rig file has no armature in its scene")
+    if len(arms) > 1:
+        raise HeadlessError(f"the rig file has {len(arms)} armatures ({', '.join(o.name for o in arms)}); "
+                            "choose one with --armature")
+    return arms[0]
+
+
+def _save_blend(path: str) -> None:
+    """Save beside the target under a temporary name, then rename: no half-written .blend on failure."""
+    import bpy
+    target = Path(path).resolve()
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.blend")
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), check_existing=False)
+        os.replace(tmp, target)
+    except (RuntimeError, OSError) as exc:
+        raise HeadlessError(f"cannot save {target}: {str(exc).strip()}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def run(job: dict) -> dict:
+    import bpy
+
+    from posebake_blender.blender.apply import bake_motion, summarize
+    from posebake_blender.blender.bake import check_rig
+    from posebake_blender.retarget.prepare import BakeOptions
+
+    outputs = [job[k] for k in ("output", "fbx", "glb") if job.get(k)]
+    for out in outputs:  # before any work: a read-only target fails in a second, not after the bake
+        probe_writable(out)
+    load_rig(job["rig"])
+    obj = pick_armature(job.get("armature"))
+    preset = job.get("preset")
+    if job.get("mode") == "check":
+        rep = check_rig(obj, preset)
+        return {"armature": obj.name, "preset": rep.preset, "bones": len(obj.data.bones),
+                "unmapped": rep.unmapped, "guessed": sorted(rep.guessed)}
+    opts = BakeOptions(**job.get("options", {}))
+    res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True)
+    scene = bpy.context.scene
+    scene.frame_start = int(math.floor(res.frame_range[0]))
+    scene.frame_end = int(math.ceil(res.frame_range[1]))
+    info = summarize(obj, res)
+    if job.get("output"):
+        _save_blend(job["output"])
+    if job.get("fbx"):
+        bpy.ops.export_scene.fbx(filepath=job["fbx"], add_leaf_bones=False, bake_anim=True,
+                                 bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
+    if job.get("glb"):
+        bpy.ops.export_scene.gltf(filepath=job["glb"], export_format="GLB", export_animations=True)
+    info["fps"] = scene.render.fps / scene.render.fps_base
+    info["outputs"] = outputs
+    return info
+
+
+def main(argv: list[str]) -> int:
+    from posebake_blender.blender.bake import BakeError
+
+    job_path, result_path = argv[1], argv[2]
+    try:
+        job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+        result = {"ok": True, **run(job)}
+    except (HeadlessError, BakeError) as exc:
+        result = {"ok": False, "error": str(exc)}
+    except Exception as exc:  # a bug: keep the traceback for the report
+        result = {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()}
+    tmp = result_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=1)
+    os.replace(tmp, result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    rc = 1
+    try:
+        rc = main(sys.argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)

@@ -1,0 +1,278 @@
+"""Operators: Bake, Cancel, Re-bake, Start local backend; and the timer that follows a running job.
+
+Bake checks everything it can at once (rig, input path, backend reachable and token accepted) and reports
+problems with `self.report({'ERROR'}, ...)` before anything starts. The estimation itself runs outside
+Blender (`jobs.py`); `poll_step` is registered with `bpy.app.timers` and returns immediately on every call,
+so the UI stays live. Blender data is only touched in `poll_step` and the operators, i.e. on the main
+thread, and the scene changes only when a bake succeeds (a failed or cancelled job leaves it untouched).
+Timers never fire in a background (headless) Blender, so tests and scripts call `poll_step()` directly.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import bpy
+
+from .blender.apply import bake_motion, summarize
+from .blender.bake import BakeError, check_rig
+from .client import BackendClient, BackendError
+from .jobs import Progress, ServiceJob, SubprocessJob, start_backend
+from .props import get_prefs
+from .retarget.prepare import BakeOptions
+
+INTERVAL = 0.25  # seconds between polls: smooth enough for a progress bar, negligible CPU
+CHECK_TIMEOUT = 3.0  # the one synchronous backend call (reachability + token) is bounded by this
+
+
+@dataclass
+class Runner:
+    """The job in flight and what to bake when it ends (names, not Blender pointers, which can dangle)."""
+
+    job: ServiceJob | SubprocessJob
+    scene: str
+    armature: str
+    preset: str | None
+    options: BakeOptions
+    last: Progress | None = None
+
+
+_RUN: Runner | None = None
+
+
+def active_runner() -> Runner | None:
+    return _RUN
+
+
+def options_from(s) -> BakeOptions:
+    rng = s.use_frame_range
+    return BakeOptions(track=int(s.track or 0), smoothing=float(s.smoothing), root_motion=s.root_motion,
+                       foot_lock=s.foot_lock, scale_to_rig=s.scale_to_rig,
+                       frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None)
+
+
+def target_armature(context):
+    s = context.scene.posebake
+    return s.armature if s.armature is not None else context.active_object
+
+
+def preset_of(s) -> str | None:
+    return None if s.preset == "AUTO" else s.preset
+
+
+def make_client(prefs, timeout: float = 30.0) -> BackendClient:
+    return BackendClient(prefs.backend_url or None, prefs.token or None, timeout=timeout)
+
+
+def motion_dest(video: str, opts: BakeOptions) -> str:
+    """Where an estimate lands: `//posebake/` beside a saved .blend, else the temp directory."""
+    base = bpy.path.abspath("//posebake") if bpy.data.filepath else os.path.join(tempfile.gettempdir(), "posebake")
+    os.makedirs(base, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(video))[0]
+    rng = f"_{opts.frame_start}-{opts.frame_end}" if opts.frame_start is not None else ""
+    return os.path.join(base, f"{stem}{rng}.npz")
+
+
+def _redraw() -> None:
+    wm = bpy.context.window_manager
+    for win in getattr(wm, "windows", []):
+        for area in win.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+
+
+def _finish_bake(s, obj, motion: str, opts: BakeOptions, preset: str | None) -> str:
+    res = bake_motion(obj, motion, opts, preset)
+    info = summarize(obj, res)
+    s.status, s.progress, s.stage = "DONE", 1.0, "done"
+    s.message = (f"baked {info['frames']} frames of person {opts.track} onto {obj.name} as '{info['action']}' "
+                 f"(preset {info['preset'] or 'auto'}, frames {info['frame_range'][0]:g}-{info['frame_range'][1]:g})")
+    return s.message
+
+
+def poll_step() -> float | None:
+    """The timer callback: one non-blocking poll; bakes on success. Returns the next interval, or None
+    when there is nothing left to follow (which unregisters the timer)."""
+    global _RUN
+    run = _RUN
+    if run is None:
+        return None
+    scene = bpy.data.scenes.get(run.scene)
+    if scene is None:  # the scene was deleted under the job
+        run.job.cancel()
+        _RUN = None
+        return None
+    s = scene.posebake
+    p = run.job.poll()
+    run.last = p
+    s.stage, s.progress = p.stage, p.fraction
+    s.eta = -1.0 if p.eta_s is None else float(p.eta_s)
+    if not p.finished:
+        s.status = "RUNNING"
+        _redraw()
+        return INTERVAL
+    _RUN = None
+    if p.state == "done":
+        s.motion_path = p.result_path or ""
+        obj = bpy.data.objects.get(run.armature)
+        try:
+            _finish_bake(s, obj, s.motion_path, run.options, run.preset)
+        except BakeError as exc:
+            s.status, s.message = "ERROR", str(exc)
+    elif p.state == "cancelled":
+        s.status, s.message = "CANCELLED", "cancelled; the scene is unchanged"
+    else:
+        s.status, s.message = "ERROR", p.message or "the job failed"
+    if s.status == "ERROR":
+        print(f"PoseBake: error: {s.message}")
+    _redraw()
+    return None
+
+
+def stop_polling() -> None:
+    """Cancel a job in flight (unregistering the add-on, or quitting) and drop the timer."""
+    global _RUN
+    if _RUN is not None:
+        _RUN.job.cancel()
+        _RUN = None
+    if bpy.app.timers.is_registered(poll_step):
+        bpy.app.timers.unregister(poll_step)
+
+
+class POSEBAKE_OT_bake(bpy.types.Operator):
+    """Estimate the person's motion from the video (or read a Motion .npz) and bake it onto the rig"""
+
+    bl_idname = "posebake.bake"
+    bl_label = "Bake"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return _RUN is None and context.scene is not None and hasattr(context.scene, "posebake")
+
+    def execute(self, context):
+        s = context.scene.posebake
+        obj = target_armature(context)
+        opts, preset = options_from(s), preset_of(s)
+        try:
+            if obj is None:
+                raise BakeError("no target armature: pick one in the PoseBake panel or select the rig")
+            check_rig(obj, preset)
+            if not s.video_path:
+                raise BakeError("choose a video (or a Motion .npz) first")
+            path = bpy.path.abspath(s.video_path)
+            if not os.path.isfile(path):
+                raise BakeError(f"video not found: {path}")
+            if opts.frame_start is not None and opts.frame_end <= opts.frame_start:
+                raise BakeError(f"frame range end ({opts.frame_end}) must be after its start ({opts.frame_start})")
+            if path.lower().endswith(".npz"):
+                msg = _finish_bake(s, obj, path, opts, preset)
+                self.report({"INFO"}, msg)
+                return {"FINISHED"}
+            job = self._make_job(context, path, opts)
+        except (BakeError, BackendError) as exc:
+            s.status, s.message = "ERROR", str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return self._start(context, job, obj.name, preset, opts)
+
+    @staticmethod
+    def _make_job(context, path: str, opts: BakeOptions) -> ServiceJob | SubprocessJob:
+        prefs = get_prefs(context)
+        est = {"start": opts.frame_start, "end": opts.frame_end}
+        dest = motion_dest(path, opts)
+        if prefs.mode == "SUBPROCESS":
+            python = bpy.path.abspath(prefs.python_path)
+            if not os.path.isfile(python):
+                raise BakeError(f"the backend Python {python!r} does not exist: set it in the PoseBake "
+                                "add-on preferences")
+            return SubprocessJob(python, path, dest, est)
+        quick = make_client(prefs, timeout=CHECK_TIMEOUT)
+        quick.health()  # connection refused / wrong URL: reported now, not after an upload
+        quick.jobs()    # token missing or rejected: same
+        return ServiceJob(make_client(prefs), path, dest, est)
+
+    @staticmethod
+    def _start(context, job, armature: str, preset: str | None, opts: BakeOptions):
+        global _RUN
+        s = context.scene.posebake
+        _RUN = Runner(job, context.scene.name, armature, preset, opts)
+        job.start()
+        s.status, s.stage, s.progress, s.eta, s.message = "RUNNING", "starting", 0.0, -1.0, ""
+        if not bpy.app.timers.is_registered(poll_step):
+            bpy.app.timers.register(poll_step, first_interval=INTERVAL)
+        return {"FINISHED"}
+
+
+class POSEBAKE_OT_rebake(bpy.types.Operator):
+    """Bake again from the last estimated motion (another person, other options) without re-estimating"""
+
+    bl_idname = "posebake.rebake"
+    bl_label = "Re-bake from last motion"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return _RUN is None and bool(getattr(context.scene, "posebake", None) and context.scene.posebake.motion_path)
+
+    def execute(self, context):
+        s = context.scene.posebake
+        try:
+            self.report({"INFO"}, _finish_bake(s, target_armature(context), bpy.path.abspath(s.motion_path),
+                                               options_from(s), preset_of(s)))
+        except BakeError as exc:
+            s.status, s.message = "ERROR", str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class POSEBAKE_OT_cancel(bpy.types.Operator):
+    """Stop the running estimation; the scene stays as it is"""
+
+    bl_idname = "posebake.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context) -> bool:
+        return _RUN is not None
+
+    def execute(self, context):
+        if _RUN is not None:
+            _RUN.job.cancel()
+        self.report({"INFO"}, "cancelling the PoseBake job")
+        return {"FINISHED"}
+
+
+class POSEBAKE_OT_start_backend(bpy.types.Operator):
+    """Start `posebake serve` with the backend Python from the preferences"""
+
+    bl_idname = "posebake.start_backend"
+    bl_label = "Start local backend"
+
+    def execute(self, context):
+        prefs = get_prefs(context)
+        url = make_client(prefs).url
+        log = os.path.join(tempfile.gettempdir(), "posebake_serve.log")
+        try:
+            proc = start_backend(bpy.path.abspath(prefs.python_path), url, log)
+        except BackendError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"started the backend (pid {proc.pid}) at {url}; it is ready once the models "
+                              f"are loaded; log: {log}")
+        return {"FINISHED"}
+
+
+CLASSES = (POSEBAKE_OT_bake, POSEBAKE_OT_rebake, POSEBAKE_OT_cancel, POSEBAKE_OT_start_backend)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister() -> None:
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,168 @@
+"""`posebake bake VIDEO_OR_MOTION --rig RIG -o OUT.blend`: video -> Motion -> Action on a rig, headless.
+
+The estimate runs here (torch); the Blender part runs in a child process, the add-on's own
+`headless.py` under the venv's python with pip `bpy`. So this process never imports bpy (whose import
+is slow and whose exit can hang), the add-on and the CLI bake through the same code, and the child runs
+under a timeout. The rig is checked in a quick child first, so a rig that cannot be mapped fails in
+seconds rather than after minutes of estimation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import PoseBakeError
+
+RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
+BAKE_TIMEOUT = 600.0
+
+
+def add_rig_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by `bake` and `batch`."""
+    p.add_argument("--rig", type=Path, required=True, help="rig file: .blend, .glb/.gltf or .fbx")
+    p.add_argument("--armature", help="armature object name (needed when the file holds several)")
+    p.add_argument("--preset", help="rig preset name (default: auto-detect from the bone names)")
+    p.add_argument("--track", type=int, default=0, help="person to bake, 0 = main subject (default 0)")
+    p.add_argument("--no-foot-lock", action="store_true", help="let feet slide as estimated")
+    p.add_argument("--no-root-motion", action="store_true", help="bake in place (no horizontal travel)")
+    p.add_argument("--no-scale-to-rig", action="store_true", help="keep the video's travel in metres")
+    p.add_argument("--smoothing", type=float, default=0.0, help="extra Gaussian smoothing, sigma in frames")
+    p.add_argument("--start", type=int, help="first video frame (index)")
+    p.add_argument("--end", type=int, help="stop before this video frame (index)")
+    p.add_argument("--device", default="auto", help="estimation device: auto, cpu or cuda")
+    p.add_argument("--timeout", type=float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bake", help="video or Motion file -> Action on a rig, saved as .blend (headless)",
+                       description="Estimate the motion of a video (or read a Motion .npz) and bake it onto an "
+                                   "armature with pip bpy; save a .blend and optionally FBX/glTF exports.")
+    p.add_argument("input", type=Path, help="video file, or a Motion .npz from `posebake estimate`")
+    p.add_argument("-o", "--output", type=Path, required=True, help=".blend to write")
+    p.add_argument("--fbx", type=Path, help="also export FBX here")
+    p.add_argument("--glb", type=Path, help="also export glTF binary here")
+    p.add_argument("--motion-out", type=Path, help="keep the estimated Motion here (default: OUTPUT with .npz)")
+    add_rig_arguments(p)
+    p.set_defaults(func=run)
+
+
+def headless_script() -> Path:
+    """The add-on's driver: $POSEBAKE_ADDON/headless.py, else the checkout's addon/posebake_blender/."""
+    from ..paths import repo_root
+    base = Path(os.environ["POSEBAKE_ADDON"]) if os.environ.get("POSEBAKE_ADDON") else \
+        repo_root() / "addon" / "posebake_blender"
+    script = base / "headless.py"
+    if not script.is_file():
+        raise PoseBakeError(f"the Blender add-on driver {script} is missing (set POSEBAKE_ADDON to the "
+                            "posebake_blender folder)")
+    return script
+
+
+def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str, Any]:
+    """Run one job in a bpy child; returns its result dict or raises `PoseBakeError` with its message."""
+    with tempfile.TemporaryDirectory(prefix="posebake-bake-") as tmp:
+        job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        cmd = [sys.executable, str(headless_script()), str(job_file), str(result_file)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise PoseBakeError(f"the Blender step took longer than {timeout:g} s and was stopped") from None
+        if not result_file.is_file():
+            tail = (proc.stderr or proc.stdout or "")[-2000:]
+            hint = "; is pip bpy installed (pip install '.[blender]')?" if "No module named 'bpy'" in tail else ""
+            raise PoseBakeError(f"the Blender step died (exit {proc.returncode}){hint}:\n{tail}")
+        result = json.loads(result_file.read_text(encoding="utf-8"))
+    if not result.get("ok"):
+        msg = result.get("error", "unknown error")
+        if result.get("traceback"):
+            msg += "\n" + result["traceback"]
+        raise PoseBakeError(msg)
+    return result
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    if not args.rig.is_file():
+        raise PoseBakeError(f"rig file not found: {args.rig}")
+    if args.rig.suffix.lower() not in RIG_SUFFIXES:
+        raise PoseBakeError(f"unsupported rig file {args.rig.name}: use {', '.join(RIG_SUFFIXES)}")
+    if args.start is not None and args.end is not None and args.end <= args.start:
+        raise PoseBakeError(f"--end ({args.end}) must be greater than --start ({args.start})")
+
+
+def rig_job(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    return {"mode": mode, "rig": str(args.rig.resolve()), "armature": args.armature, "preset": args.preset}
+
+
+def bake_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"track": args.track, "smoothing": args.smoothing, "root_motion": not args.no_root_motion,
+            "foot_lock": not args.no_foot_lock, "scale_to_rig": not args.no_scale_to_rig,
+            "frame_start": args.start, "frame_end": args.end}
+
+
+def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=None,
+                progress: Callable[[str, int, int], None] | None = None):
+    """Estimate `video` into the Motion file `dest`; returns the estimator (to reuse, warm)."""
+    from ..atomic import check_writable_dir
+    from ..estimate import EstimateOptions, Estimator
+
+    check_writable_dir(dest)
+    if estimator is None:
+        estimator = Estimator(args.device)
+    opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end)
+    motion = estimator.run(video, opts, progress=progress)
+    motion.save(dest)
+    return estimator
+
+
+def _bar_progress(label: str) -> Callable[[str, int, int], None]:
+    state = {"t": 0.0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - state["t"] > 1.0 or done >= total:
+            state["t"] = now
+            print(f"\r{label}{stage} {done}/{total}", end="", file=sys.stderr, flush=True)
+    return progress
+
+
+def describe(result: dict[str, Any]) -> str:
+    fr = result["frame_range"]
+    return (f"baked {result['frames']} frames onto {result['armature']!r} as action {result['action']!r} "
+            f"(preset {result['preset'] or 'auto'}, frames {fr[0]:g}-{fr[1]:g} at {result['fps']:g} fps, "
+            f"root travel {result['root_travel']:.2f}, {result['bones']} bones)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..atomic import check_writable_dir
+
+    check_inputs(args)
+    if not args.input.is_file():
+        raise PoseBakeError(f"input not found: {args.input}")
+    if args.output.suffix.lower() != ".blend":
+        raise PoseBakeError(f"the output must end in .blend, got {args.output}")
+    for out in (args.output, args.fbx, args.glb):
+        if out is not None:
+            check_writable_dir(out)
+    rig = run_headless(rig_job(args, "check"), args.timeout)
+    print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones")
+    motion = args.input
+    if args.input.suffix.lower() != ".npz":
+        motion = args.motion_out or args.output.with_suffix(".npz")
+        estimate_to(args.input, motion, args, progress=_bar_progress("estimate: "))
+        print(f"\nmotion written to {motion}")
+    job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": str(args.output.resolve()),
+           "fbx": str(args.fbx.resolve()) if args.fbx else None, "glb": str(args.glb.resolve()) if args.glb else None,
+           "options": bake_options(args)}
+    result = run_headless(job, args.timeout)
+    print(describe(result))
+    print("wrote " + ", ".join(result["outputs"]))
+    return 0

@@ -1,0 +1,96 @@
+"""`posebake batch DIR --rig RIG -o OUTDIR`: bake every video in a folder onto one rig.
+
+One estimator stays loaded for the whole folder. A file that fails (unreadable video, nobody in it, a
+bake error) is reported and the batch goes on; the summary table lists every file, and the exit code is
+non-zero when any failed, so scripts notice without parsing the table.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PoseBakeError
+from .bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
+                   rig_job, run_headless)
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+@dataclass
+class Row:
+    name: str
+    ok: bool
+    seconds: float
+    frames: int | str = "-"
+    detail: str = ""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("batch", help="bake every video (or Motion .npz) in a folder onto one rig",
+                       description="Estimate and bake each video in DIR onto the rig; OUTDIR gets NAME.npz and "
+                                   "NAME.blend per video (and NAME.fbx with --fbx). Failures are reported and "
+                                   "skipped; the exit code is 1 if any file failed.")
+    p.add_argument("folder", type=Path, help="folder of videos (and/or Motion .npz files)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created if missing)")
+    p.add_argument("--fbx", action="store_true", help="also export NAME.fbx")
+    p.add_argument("--glb", action="store_true", help="also export NAME.glb")
+    add_rig_arguments(p)
+    p.set_defaults(func=run)
+
+
+def inputs(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.iterdir()
+                  if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES + (".npz",) and not f.name.startswith("."))
+
+
+def table(rows: list[Row]) -> str:
+    w = max([len("file")] + [len(r.name) for r in rows])
+    lines = [f"{'file':<{w}}  status  frames  seconds  detail", f"{'-' * w}  ------  ------  -------  ------"]
+    for r in rows:
+        detail = r.detail.splitlines()[0] if r.detail else ""
+        lines.append(f"{r.name:<{w}}  {'ok' if r.ok else 'FAILED':<6}  {str(r.frames):>6}  {r.seconds:7.1f}  {detail}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_inputs(args)
+    if not args.folder.is_dir():
+        raise PoseBakeError(f"not a folder: {args.folder}")
+    files = inputs(args.folder)
+    if not files:
+        raise PoseBakeError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) or .npz files in {args.folder}")
+    args.output.mkdir(parents=True, exist_ok=True)
+    rig = run_headless(rig_job(args, "check"), args.timeout)  # once, before any estimation
+    print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}; {len(files)} file(s)")
+    estimator, rows = None, []
+    for k, f in enumerate(files, 1):
+        label = f"[{k}/{len(files)}] {f.name}: "
+        t0 = time.monotonic()
+        try:
+            motion = f
+            if f.suffix.lower() != ".npz":
+                motion = args.output / f"{f.stem}.npz"
+                estimator = estimate_to(f, motion, args, estimator, progress=_bar_progress(label))
+                print(file=sys.stderr)
+            job = {**rig_job(args, "bake"), "motion": str(motion.resolve()),
+                   "output": str((args.output / f"{f.stem}.blend").resolve()),
+                   "fbx": str((args.output / f"{f.stem}.fbx").resolve()) if args.fbx else None,
+                   "glb": str((args.output / f"{f.stem}.glb").resolve()) if args.glb else None,
+                   "options": bake_options(args)}
+            result = run_headless(job, args.timeout)
+            rows.append(Row(f.name, True, time.monotonic() - t0, result["frames"], f"action {result['action']}"))
+            print(label + describe(result), flush=True)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # continue-on-failure is the point of batch
+            msg = str(exc) if isinstance(exc, PoseBakeError) else f"{type(exc).__name__}: {exc}"
+            rows.append(Row(f.name, False, time.monotonic() - t0, detail=msg))
+            print(f"{label}FAILED: {msg}", flush=True)
+    print()
+    print(table(rows))
+    failed = sum(not r.ok for r in rows)
+    print(f"\n{len(rows) - failed} baked, {failed} failed; outputs in {args.output}")
+    return 1 if failed else 0
