@@ -1,0 +1,203 @@
+"""`posebake bake` and `posebake batch` end to end: real videos, real rigs, pip bpy in child processes.
+
+Each baked .blend is reopened in a separate bpy child that reports what a user would check: the Action
+keys every frame, nothing is NaN, the root travels (root motion from the camera-compensated joints), the
+FBX exists. Videos are cut short (--end) to keep the CPU time small on the shared two-core machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+POSEBAKE = [sys.executable, "-m", "posebake.cli"]
+CHAR = "cmu_skeleton_basemesh_female.glb"
+RUNNER = "phalp_running_woman.mp4"
+CLIPS = ("mmhuman3d_single_person_basketball.mp4", "mmhuman3d_two_people_handshake.mp4")
+
+pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
+
+BPY_CHILD = r'''
+import json, os, sys, traceback
+import numpy as np
+sys.path[:0] = [sys.argv[2] + "/tests"]
+out = {}
+try:
+    import bpy
+    if sys.argv[1] == "rig":   # rig PRESET OUT.blend [stub]
+        import rigbuilder
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        rig = rigbuilder.build_rig(sys.argv[3], pose="A", seed=2)
+        if len(sys.argv) > 5:  # a rig without legs: too few mappable bones
+            bpy.context.view_layer.objects.active = rig
+            bpy.ops.object.mode_set(mode="EDIT")
+            for b in list(rig.data.edit_bones):
+                if any(k in b.name for k in ("Leg", "Foot", "Toe")):
+                    rig.data.edit_bones.remove(b)
+            bpy.ops.object.mode_set(mode="OBJECT")
+        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[4])
+        out["ok"] = True
+    else:                      # info BAKED.blend
+        bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
+        sc = bpy.context.scene
+        obj = [o for o in sc.objects if o.type == "ARMATURE"][0]
+        act = obj.animation_data.action
+        fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
+        co = []
+        for fc in fcs:
+            a = np.zeros(2 * len(fc.keyframe_points), dtype=np.float32)
+            fc.keyframe_points.foreach_get("co", a)
+            co.append(a.reshape(-1, 2))
+        co = np.concatenate(co)
+        frames = np.unique(np.round(co[:, 0], 4))
+        root = [pb for pb in obj.pose.bones if pb.parent is None][0]
+        pos = []
+        for f in range(sc.frame_start, sc.frame_end + 1):
+            sc.frame_set(f)
+            pos.append(list(obj.matrix_world @ root.head))
+        pos = np.array(pos)
+        rest_h = float((obj.matrix_world @ obj.data.bones[root.name].head_local)[2])
+        out.update(action=act.name, fcurves=len(fcs), scene=[sc.frame_start, sc.frame_end],
+                   key_frames=frames.tolist(), finite=bool(np.isfinite(co).all() and np.isfinite(pos).all()),
+                   travel=float(np.linalg.norm(pos[-1, :2] - pos[0, :2])), rest_height=rest_h)
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(sys.argv[-1] if sys.argv[1] == "info" else sys.argv[4] + ".json", "w") as fh:
+    json.dump(out, fh)
+sys.stdout.flush()
+os._exit(0)
+'''
+
+
+def bpy_child(tmp: Path, *args: str) -> dict:
+    script = tmp / "bpy_child.py"
+    script.write_text(BPY_CHILD)
+    result = tmp / "child_result.json"
+    argv = list(args) + ([str(result)] if args[0] == "info" else [])
+    proc = subprocess.run(["timeout", "120", sys.executable, str(script), argv[0], str(REPO), *argv[1:]],
+                          capture_output=True, text=True)
+    path = result if args[0] == "info" else Path(args[2] + ".json")
+    assert path.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
+    res = json.loads(path.read_text())
+    assert "error" not in res, res["error"]
+    return res
+
+
+def posebake(*args: str | Path, timeout: int = 400) -> subprocess.CompletedProcess:
+    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, model_files: Path) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bakecli")
+    bpy_child(d, "rig", "mixamo", str(d / "mixamo.blend"))
+    bpy_child(d, "rig", "mixamo", str(d / "legless.blend"), "stub")
+    return {"dir": d, "mixamo": d / "mixamo.blend", "legless": d / "legless.blend", "char": data_dir / "characters" / CHAR}
+
+
+@pytest.fixture(scope="module")
+def runner_bake(work: dict[str, Path], videos: Path) -> dict:
+    """The running woman (first 45 frames, the camera pans after her) onto the shared CMU character."""
+    d = work["dir"]
+    proc = posebake("bake", videos / RUNNER, "--rig", work["char"], "--end", "45", "-o", d / "runner.blend",
+                    "--fbx", d / "runner.fbx")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"proc": proc, "info": bpy_child(d, "info", str(d / "runner.blend"))}
+
+
+def test_bake_runner_video_every_frame_root_motion_fbx(runner_bake: dict, work: dict[str, Path]) -> None:
+    info, out = runner_bake["info"], runner_bake["proc"].stdout
+    assert "preset cmu_bvh" in out and "baked 45 frames" in out
+    assert info["key_frames"] == [float(f) for f in range(1, 46)]  # one key per scene frame, all 45
+    assert info["scene"] == [1, 45]
+    assert info["finite"]
+    # root motion: the hips travel through the scene (more than half a body height over 1.5 s of running)
+    assert info["travel"] > 0.3 * info["rest_height"], info
+    fbx = work["dir"] / "runner.fbx"
+    assert fbx.is_file() and fbx.stat().st_size > 50_000
+    assert (work["dir"] / "runner.npz").is_file()  # the estimated Motion is kept beside the .blend
+
+
+def test_bake_motion_file_in_place_onto_test_rig(runner_bake: dict, work: dict[str, Path]) -> None:
+    d = work["dir"]
+    proc = posebake("bake", d / "runner.npz", "--rig", work["mixamo"], "--no-root-motion", "--no-foot-lock",
+                    "--smoothing", "1.5", "-o", d / "inplace.blend")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    info = bpy_child(d, "info", str(d / "inplace.blend"))
+    assert info["finite"] and len(info["key_frames"]) == 45
+    assert info["travel"] < 0.05 * info["rest_height"], info  # in place
+
+
+def _motion(path: Path, schema: str = "posebake.motion/1", empty: bool = False) -> Path:
+    P, T, J = 1, 0 if empty else 5, 33
+    np.savez(path, schema=np.array(schema), joint_names=np.array([f"j{i}" for i in range(J)]), K=np.eye(3),
+             image_size=np.array([640, 480]), track_ids=np.arange(P), joints_cam=np.zeros((P, T, J, 3), np.float32),
+             joints_2d=np.zeros((P, T, J, 2), np.float32), visibility=np.zeros((P, T, J), np.float32),
+             subject_height=np.ones(P), fps=np.array(30.0), K_source=np.array("fov"), smoothing=np.array("none"),
+             frame_start=np.array(0), source_video=np.array("x.mp4"))
+    return path
+
+
+@pytest.mark.parametrize("case", ["unknown_preset", "not_armature", "too_few_bones", "other_schema", "empty_motion",
+                                  "read_only_output", "missing_video", "bad_rig_suffix"])
+def test_bake_bad_input_is_refused_clearly(case: str, work: dict[str, Path], runner_bake: dict) -> None:
+    d = work["dir"]
+    motion = d / "runner.npz"
+    out = d / f"{case}.blend"
+    args, want = {
+        "unknown_preset": ([motion, "--rig", work["mixamo"], "--preset", "no_such_rig"], "unknown rig preset 'no_such_rig'"),
+        "not_armature": ([motion, "--rig", work["char"], "--armature", "Cube"], "no object named 'Cube'"),
+        "too_few_bones": ([motion, "--rig", work["legless"]], "too few mappable bones"),
+        "other_schema": ([_motion(d / "other.npz", "someone.else/3"), "--rig", work["mixamo"]], "has schema 'someone.else/3'"),
+        "empty_motion": ([_motion(d / "empty.npz", empty=True), "--rig", work["mixamo"]], "empty motion"),
+        "read_only_output": ([motion, "--rig", work["mixamo"]], "/proc"),
+        "missing_video": ([d / "nowhere.mp4", "--rig", work["mixamo"]], "input not found"),
+        "bad_rig_suffix": ([motion, "--rig", motion], "unsupported rig file"),
+    }[case]
+    if case == "read_only_output":
+        out = Path("/proc/posebake_out.blend")
+    proc = posebake("bake", *args, "-o", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert want in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    if case == "too_few_bones":
+        assert "thigh.L" in proc.stderr  # says which roles have no bone
+
+
+def test_bake_onto_a_mesh_says_it_is_not_an_armature(work: dict[str, Path], runner_bake: dict) -> None:
+    d = work["dir"]
+    out = d / "mesh.blend"
+    proc = posebake("bake", d / "runner.npz", "--rig", work["char"], "--armature", "lowman_shoes", "-o", out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "'lowman_shoes' is not an armature (it is MESH)" in proc.stderr
+    assert not out.exists()
+
+
+def test_batch_continues_past_a_corrupt_file(work: dict[str, Path], videos: Path) -> None:
+    src = work["dir"] / "batch_in"
+    src.mkdir()
+    for name in CLIPS:
+        (src / name).symlink_to(videos / name)
+    (src / "corrupt.mp4").write_bytes(os.urandom(20_000))
+    out = work["dir"] / "batch_out"
+    proc = posebake("batch", src, "--rig", work["mixamo"], "-o", out, "--end", "16", "--fbx")
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 1, text  # one file failed
+    table = proc.stdout.split("status  frames")[1]
+    assert "corrupt.mp4" in table and "FAILED" in table
+    for name in CLIPS:
+        stem = Path(name).stem
+        assert f"{name}" in table
+        assert (out / f"{stem}.blend").is_file() and (out / f"{stem}.fbx").is_file(), text
+    assert table.count(" ok ") == 2
+    assert "2 baked, 1 failed" in proc.stdout
+    assert not (out / "corrupt.blend").exists()
