@@ -63,3 +63,18 @@ def test_unsupported_operator_is_named(model_files):
 
     with pytest.raises(PoseBakeError, match="unsupported TFLite operator CUMSUM"):
         build_module(graph)
+
+
+def test_select_outputs_prunes_unused_branches(model_files):
+    from posebake.tflite.graph import select_outputs
+
+    full = load_tflite(model_files / "pose_landmark_full.tflite")
+    pruned = select_outputs(full, [0, 1, 3, 4])  # drop the segmentation mask
+    assert len(pruned.graph.nodes) < len(full.graph.nodes) - 30
+    assert sum(b.numel() for b in pruned.buffers()) < sum(b.numel() for b in full.buffers())
+    x = torch.rand(2, 3, 256, 256)
+    with torch.no_grad():
+        a, b = full(x), pruned(x)
+    assert len(b) == 4
+    for i, j in ((0, 0), (1, 1), (3, 2), (4, 3)):
+        assert torch.equal(a[i], b[j])

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .crop import FrameBatch, roi_to_image
+from .tflite.graph import select_outputs
 from .detector import alignment_roi
 
 INPUT_SIZE = 256
@@ -69,20 +70,21 @@ class PoseLandmarker:
     """Runs the landmark model on many ROIs at once (all persons of a batch of frames)."""
 
     def __init__(self, model: torch.nn.Module, device: torch.device, refine: bool = True) -> None:
-        self.model = model
+        # Outputs: 0 landmarks, 1 pose flag, 2 segmentation (dropped: never used), 3 heatmap, 4 world.
+        self.model = select_outputs(model, [0, 1, 3, 4]) if isinstance(model, torch.fx.GraphModule) else model
         self.device = device
         self.refine = refine
 
     @torch.no_grad()
     def raw(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Crop and run the model; returns the model's outputs (NCHW heatmap/segmentation)."""
+        """Crop and run the model; returns (landmarks, pose flag, heatmap NCHW, world)."""
         x = images.crop(rois, frame_index, INPUT_SIZE, padding_mode="border")
         return self.model(x)
 
     @torch.no_grad()
     def __call__(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> LandmarkResult:
         """images: the batch's frames; rois: (R,5) pixels; frame_index: (R,) which image each ROI is from."""
-        landmarks, flag, _segmentation, heatmap, world = self.raw(images, rois, frame_index)
+        landmarks, flag, heatmap, world = self.raw(images, rois, frame_index)
         r = rois.shape[0]
         lm = landmarks.float().reshape(r, NUM_POINTS, 5)
         xy = lm[..., :2] / INPUT_SIZE

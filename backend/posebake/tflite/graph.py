@@ -223,3 +223,21 @@ def build_module(graph: Graph, io_layout: str = "nchw") -> fx.GraphModule:
     if io_layout not in ("nchw", "nhwc"):
         raise ValueError("io_layout must be 'nchw' or 'nhwc'")
     return _Builder(graph, io_layout).build()
+
+
+def select_outputs(module: fx.GraphModule, keep: list[int]) -> fx.GraphModule:
+    """A copy of `module` returning only outputs `keep` (in that order), with every operator that fed only
+    the dropped outputs removed. The pose landmark model, for one, spends part of its time on a 256×256
+    segmentation mask that pose estimation never reads."""
+    import copy
+
+    gm = copy.deepcopy(module)
+    out_node = next(n for n in gm.graph.nodes if n.op == "output")
+    outputs = out_node.args[0]
+    out_node.args = (tuple(outputs[i] for i in keep),)
+    gm.graph.eliminate_dead_code()
+    for name, _ in list(gm.named_buffers()):
+        if not any(n.op == "get_attr" and n.target == name for n in gm.graph.nodes):
+            delattr(gm, name)
+    gm.recompile()
+    return gm
