@@ -1,0 +1,35 @@
+"""`posebake train-smoothnet`: train the temporal refiner that `smooth_motion(..., "smoothnet")` ships."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-smoothnet", help="train a SmoothNet refiner on the CMU mocap in ../shared/data")
+    p.add_argument("--window", type=int, default=32, help="window length T in frames (default 32)")
+    p.add_argument("--variant", choices=("basic", "motion"), default="basic")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=64, help="windows per step")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (the default shares the machine)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="weights file (.pt, float16 state dict)")
+    p.add_argument("--record", type=Path, help="also write the training record (config, splits, val) as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..smoothing.train import TrainConfig, save_weights, train
+
+    cfg = TrainConfig(window=args.window, variant=args.variant, steps=args.steps, batch=args.batch, lr=args.lr,
+                      seed=args.seed, threads=args.threads)
+    model, record = train(cfg, log=lambda s: print(s, flush=True))
+    save_weights(model, args.output)
+    record["output"] = str(args.output)
+    if args.record:
+        args.record.parent.mkdir(parents=True, exist_ok=True)
+        args.record.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,84 @@
+"""Temporal smoothing of estimated motion: a trained SmoothNet refiner and classical filter baselines.
+
+    from posebake.smoothing import smooth_motion
+    smoothed = smooth_motion(motion, "smoothnet")  # or "oneeuro", "savgol", "gaussian", "none"
+
+`smooth_motion` returns a copy of the Motion whose `joints_cam` is smoothed for every track (NaN frames,
+i.e. the person absent, stay NaN) and whose `smoothing` names the method ("smoothnet-T32" for the
+network, with its window). The 2D landmarks and visibilities are observations and are left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PoseBakeError
+from ..motion import Motion
+from ..skeleton import JOINT_INDEX
+
+METHODS = ("smoothnet", "oneeuro", "savgol", "gaussian", "none")
+DEFAULT_WINDOW = 32
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data"
+HIPS = (JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"])
+
+
+def weights_path(window: int = DEFAULT_WINDOW) -> Path:
+    return WEIGHTS_DIR / f"smoothnet_T{window}.pt"
+
+
+@lru_cache(maxsize=8)
+def load_refiner(window: int = DEFAULT_WINDOW, device: str = "cpu"):
+    """The shipped SmoothNet refiner for window `window` on `device` (cached: loading costs ~50 ms)."""
+    import torch
+
+    from .smoothnet import SmoothNetRefiner
+
+    path = weights_path(window)
+    if not path.is_file():
+        raise PoseBakeError(f"no SmoothNet weights for window {window} ({path}); "
+                            "train them with `posebake train-smoothnet`")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return SmoothNetRefiner.from_state_dict(state).to(device)
+
+
+def smooth_joints(joints: np.ndarray, method: str, fps: float = 30.0, device: str = "cpu",
+                  window: int = DEFAULT_WINDOW, step: int = 1) -> np.ndarray:
+    """Smooth one track's (T, J, 3) BlazePose-ordered joints (NaN where absent) with `method`.
+
+    The filters assume their tuning frame rate of 30 fps in frames; the one-euro filter works in
+    seconds and takes `fps` directly.
+    """
+    from . import filters
+
+    if method == "none":
+        return np.array(joints, dtype=np.float32, copy=True)
+    if method == "smoothnet":
+        from .windows import refine_track
+
+        return refine_track(load_refiner(window, str(device)), joints, HIPS, step=step, device=device)
+    if method == "oneeuro":
+        return filters.oneeuro(joints, fps=fps).astype(np.float32)
+    if method == "savgol":
+        return filters.savgol(joints).astype(np.float32)
+    if method == "gaussian":
+        return filters.gaussian(joints).astype(np.float32)
+    raise PoseBakeError(f"unknown smoothing method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def smooth_motion(motion: Motion, method: str, device: str = "cpu", window: int = DEFAULT_WINDOW,
+                  step: int = 1) -> Motion:
+    """A copy of `motion` with every track's `joints_cam` smoothed and `smoothing` set to the method."""
+    if method not in METHODS:
+        raise PoseBakeError(f"unknown smoothing method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "smoothnet" and motion.joint_names != tuple(JOINT_INDEX):
+        raise PoseBakeError("smoothnet needs the 33 BlazePose joints (it finds the root from the hips)")
+    out = np.stack([smooth_joints(motion.joints_cam[p], method, motion.fps, device, window, step)
+                    for p in range(motion.num_tracks)])
+    label = f"smoothnet-T{window}" if method == "smoothnet" else method
+    return replace(motion, joints_cam=out, smoothing=label)
+
+
+__all__ = ["METHODS", "smooth_motion", "smooth_joints", "load_refiner", "weights_path"]

@@ -1,0 +1,74 @@
+"""Raw (unsmoothed) estimator output for benchmark clips, computed once and cached.
+
+Both the noise model (noise.py measures PoseBake's real error statistics against rendered ground truth)
+and bench/smoothing.py need the raw pipeline's output on the same clips. Running the estimator costs
+seconds per frame on a loaded CPU, so each clip is estimated once and the Motion is kept under
+``bench/.work/smoothing/`` (git-ignored); the key includes the video's size and mtime so a re-rendered clip
+is estimated again instead of silently reusing a stale result.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..motion import Motion
+from ..paths import repo_root
+
+
+def cache_dir() -> Path:
+    return repo_root() / "bench" / ".work" / "smoothing"
+
+
+def gt_clips(clips_dir: Path | None = None) -> list[tuple[str, Path, Path]]:
+    """(name, video, gt) for every complete ``NAME.mp4`` + ``NAME_gt.npz`` pair, sorted by name."""
+    clips_dir = clips_dir or repo_root() / "bench" / "groundtruth" / "clips"
+    out = []
+    for gt in sorted(clips_dir.glob("*_gt.npz")):
+        name = gt.name[: -len("_gt.npz")]
+        video = gt.with_name(f"{name}.mp4")
+        if video.is_file():
+            out.append((name, video, gt))
+    return out
+
+
+def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Path | None = None) -> Motion:
+    """The estimator's raw Motion for `video` (single person, the given focal), from cache when fresh."""
+    cache = cache or cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    st = video.stat()
+    key = {"video": str(video.resolve()), "size": st.st_size, "mtime": int(st.st_mtime),
+           "focal": None if focal is None else round(float(focal), 3)}
+    npz, meta = cache / f"{video.stem}.npz", cache / f"{video.stem}.json"
+    if npz.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
+        return Motion.load(npz)
+    from ..estimate import EstimateOptions, Estimator  # torch + models only when really needed
+
+    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1))
+    motion.save(npz)
+    meta.write_text(json.dumps(key))
+    return motion
+
+
+def raw_for_gt_clips(device: str = "cpu") -> list[tuple[str, Motion, dict[str, np.ndarray]]]:
+    """(name, raw Motion, GT dict) for every rendered GT clip, estimated with the GT focal length."""
+    from ..eval.report import load_groundtruth
+
+    out = []
+    for name, video, gt_path in gt_clips():
+        gt = load_groundtruth(gt_path)
+        out.append((name, raw_motion(video, float(gt["K"][0, 0]), device), gt))
+    return out
+
+
+if __name__ == "__main__":  # python -m posebake.smoothing.rawcache: fill the cache
+    import time
+
+    from ..paths import shared_data
+
+    t0 = time.time()
+    for name, m, _ in raw_for_gt_clips():
+        print(f"{name}: {m.num_frames} frames ({time.time() - t0:.0f} s)", flush=True)
+    raw_motion(shared_data() / "videos" / "phalp_running_woman.mp4", None)
+    print(f"runner done ({time.time() - t0:.0f} s)", flush=True)
