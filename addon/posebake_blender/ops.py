@@ -17,7 +17,7 @@ import bpy
 
 from .blender.apply import bake_motion, summarize
 from .blender.bake import BakeError, check_rig
-from .client import BackendClient, BackendError
+from .client import BackendClient, BackendError, TokenRejected
 from .jobs import Progress, ServiceJob, SubprocessJob, start_backend
 from .props import get_prefs
 from .retarget.prepare import BakeOptions
@@ -190,7 +190,14 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
             return SubprocessJob(python, path, dest, est)
         quick = make_client(prefs, timeout=CHECK_TIMEOUT)
         quick.health()  # connection refused / wrong URL: reported now, not after an upload
-        quick.jobs()    # token missing or rejected: same
+        try:
+            quick.jobs()  # token missing or rejected: same
+        except TokenRejected:
+            if not prefs.token:
+                raise
+            raise TokenRejected(f"token rejected by the backend at {quick.url}: the token in the PoseBake add-on "
+                                "preferences does not match the server's (clear it to use the one in the "
+                                "backend's config file)") from None
         return ServiceJob(make_client(prefs), path, dest, est)
 
     @staticmethod

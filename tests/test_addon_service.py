@@ -1,0 +1,161 @@
+"""Issue 7's round trip, headless: a real `posebake serve` on loopback, the add-on's Bake operator in pip
+bpy submitting through `client.py`, the timer callback called by hand until the job ends, then the bake.
+Connection refused, a missing or rejected token, a failed job and a cancel each give a clear message and
+leave the scene as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.test_service import Server, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP = "mmhuman3d_single_person_basketball.mp4"
+
+pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
+
+CHILD = r'''
+import json, os, sys, time, traceback
+REPO, URL, VIDEO, BLANK, DEAD, TMP = sys.argv[1:7]
+sys.path[:0] = [REPO + "/addon", REPO + "/tests"]
+out = {}
+
+
+def snapshot(rig):
+    ad = rig.animation_data
+    return {"actions": sorted(a.name for a in bpy.data.actions), "action": ad.action.name if ad and ad.action else None,
+            "frame_end": bpy.context.scene.frame_end}
+
+
+def op(name):
+    try:
+        return {"result": sorted(getattr(bpy.ops.posebake, name)()), "error": ""}
+    except RuntimeError as exc:
+        return {"result": ["CANCELLED"], "error": str(exc)}
+
+
+def pump(limit=240.0):
+    t0, seen = time.monotonic(), []
+    while time.monotonic() - t0 < limit:
+        nxt = ops.poll_step()
+        s = bpy.context.scene.posebake
+        seen.append([s.stage, round(s.progress, 3), round(s.eta, 1)])
+        if nxt is None:
+            return seen
+        time.sleep(0.1)
+    raise TimeoutError(f"job still running after {limit} s: {seen[-3:]}")
+
+
+try:
+    import bpy
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    import posebake_blender as pb
+    pb.register()
+    from posebake_blender import ops, props
+    import rigbuilder
+
+    rig = rigbuilder.build_rig("mixamo", pose="T", seed=5)
+    bpy.context.view_layer.objects.active = rig
+    s = bpy.context.scene.posebake
+    s.video_path, s.use_frame_range, s.frame_start, s.frame_end = VIDEO, True, 0, 8
+    prefs = props.FALLBACK
+    prefs.mode = "SERVICE"
+
+    def attempt(key, url, token="", video=VIDEO, cancel=False):
+        prefs.backend_url, prefs.token, s.video_path = url, token, video
+        s.status, s.message = "IDLE", ""
+        before = snapshot(rig)
+        r = op("bake")
+        if r["result"] == ["FINISHED"]:
+            if cancel:
+                ops.poll_step()
+                r["cancel"] = op("cancel")
+            r["seen"] = pump()
+        r.update(status=s.status, message=s.message, unchanged=snapshot(rig) == before)
+        out[key] = r
+
+    attempt("refused", DEAD)
+    attempt("token_rejected", URL, token="not-the-token")
+    cfg = os.environ["POSEBAKE_CONFIG"]
+    os.environ["POSEBAKE_CONFIG"] = TMP + "/no_config.json"
+    attempt("token_missing", URL)
+    os.environ["POSEBAKE_CONFIG"] = cfg
+    attempt("job_failed", URL, video=BLANK)
+    attempt("cancelled", URL, cancel=True)
+    attempt("ok", URL)  # token read from the service config file
+    act = rig.animation_data.action
+    out["ok"].update(action=act.name, motion=s.motion_path, motion_exists=os.path.isfile(s.motion_path),
+                     keys=len(act.layers[0].strips[0].channelbags[0].fcurves[0].keyframe_points))
+    pb.unregister()
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(TMP + "/out.json", "w") as fh:
+    json.dump(out, fh, indent=1, default=str)
+sys.stdout.flush()
+os._exit(0)
+'''
+
+
+@pytest.fixture(scope="module")
+def res(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_files: Path) -> dict:
+    d = tmp_path_factory.mktemp("addon_service")
+    blank = d / "empty_room.mp4"  # nobody in it: the job runs and fails
+    writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 128))
+    for _ in range(10):
+        writer.write(np.full((128, 160, 3), 90, np.uint8))
+    writer.release()
+    srv = Server(d / "srv", [videos]).start()
+    try:
+        script = d / "child.py"
+        script.write_text(CHILD)
+        env = {**os.environ, "POSEBAKE_CONFIG": str(srv.config)}
+        proc = subprocess.run(["timeout", "400", sys.executable, str(script), str(REPO), srv.url, str(videos / CLIP),
+                               str(blank), f"http://127.0.0.1:{free_port()}", str(d)],
+                              capture_output=True, text=True, env=env, cwd=d)
+    finally:
+        srv.stop()
+    out = d / "out.json"
+    assert out.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
+    r = json.loads(out.read_text())
+    assert "error" not in r, r["error"] + "\n" + srv.log_tail()
+    print(json.dumps(r, indent=1))
+    return r
+
+
+def test_round_trip_through_the_service_bakes_the_action(res: dict) -> None:
+    ok = res["ok"]
+    assert ok["result"] == ["FINISHED"] and ok["status"] == "DONE", ok["message"]
+    assert ok["action"] == "rig_mixamo_posebake" and ok["keys"] == 8 and ok["motion_exists"]
+    stages = {st for st, _, _ in ok["seen"]}
+    assert "downloading" in stages or "done" in stages
+    assert max(p for _, p, _ in ok["seen"]) == 1.0
+
+
+@pytest.mark.parametrize("key,want", [
+    ("refused", "connection refused"), ("token_rejected", "token rejected"), ("token_missing", "no backend token")])
+def test_connection_problems_reported_at_once(res: dict, key: str, want: str) -> None:
+    r = res[key]
+    assert r["result"] == ["CANCELLED"] and want in r["error"] and want in r["message"]
+    assert r["status"] == "ERROR" and r["unchanged"]
+
+
+def test_failed_job_reaches_the_panel(res: dict) -> None:
+    r = res["job_failed"]
+    assert r["result"] == ["FINISHED"]  # accepted by the server, then failed while running
+    assert r["status"] == "ERROR" and "no person found" in r["message"], r["message"]
+    assert r["unchanged"]
+
+
+def test_cancel_through_the_service(res: dict) -> None:
+    r = res["cancelled"]
+    assert r["cancel"]["result"] == ["FINISHED"]
+    assert r["status"] == "CANCELLED" and r["unchanged"]
