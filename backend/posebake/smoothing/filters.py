@@ -22,12 +22,13 @@ from .windows import segments
 
 # Tuned with `python -m posebake.smoothing.filters` (see tune); the grid and the scores are in
 # bench/results/smoothing.md.
-ONEEURO_MIN_CUTOFF = 0.5  # Hz
-ONEEURO_BETA = 0.5  # 1/m: cutoff rises with speed, which limits lag on fast moves
+ONEEURO_MIN_CUTOFF = 4.0  # Hz
+ONEEURO_BETA = 0.0  # 1/m; the grid's best: speed-adaptive cutoffs (beta > 0) let the bursts through
+
 ONEEURO_D_CUTOFF = 1.0  # Hz, for the speed estimate (the paper's usual value, not tuned)
 SAVGOL_WINDOW = 11  # frames
-SAVGOL_ORDER = 2
-GAUSSIAN_SIGMA = 2.0  # frames
+SAVGOL_ORDER = 1  # order 1 on 11 frames: a local line (the grid preferred it to quadratics)
+GAUSSIAN_SIGMA = 4.0  # frames
 
 
 def by_segments(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

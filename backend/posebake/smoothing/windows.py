@@ -89,6 +89,8 @@ def refine_track(model: SmoothNetRefiner, joints: np.ndarray, hips: tuple[int, i
     T, J, _ = joints.shape
     valid = np.isfinite(joints).all(axis=(1, 2))
     for a, b in segments(valid):
+        if b - a == 1:  # nothing to smooth against; skip even the root split so the frame stays bit-exact
+            continue
         seg = torch.as_tensor(joints[a:b], device=device)
         root = 0.5 * (seg[:, hips[0]] + seg[:, hips[1]])
         rel = (seg - root[:, None]).reshape(b - a, J * 3)

@@ -1,0 +1,151 @@
+"""Temporal smoothing: windowed SmoothNet inference against a slow reference, edge cases (short, gapped,
+single-frame tracks), the classical filters, the shipped weights on real CMU motion, and smooth_motion."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from posebake.motion import Motion
+from posebake.paths import shared_data
+from posebake.skeleton import standing_pose
+from posebake.smoothing import METHODS, filters, load_refiner, smooth_motion, weights_path
+from posebake.smoothing.smoothnet import SmoothNetRefiner
+from posebake.smoothing.windows import refine_track, reflect_index, window_starts
+
+HIPS = (23, 24)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> SmoothNetRefiner:
+    """A small random refiner (T=8): the windowing maths does not depend on trained weights."""
+    torch.manual_seed(0)
+    model = SmoothNetRefiner(8, "motion", hidden=32, res_hidden=16).eval()
+    with torch.no_grad():  # make the correction large so a windowing mistake cannot hide in rounding
+        model.pose.decoder.weight.mul_(50)
+        model.root.decoder.weight.mul_(50)
+    return model
+
+
+def _track(T: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.normal(0, 0.02, (T, 1, 3)), axis=0)
+    return (standing_pose()[None] + [0.0, 0.0, 4.0] + walk + rng.normal(0, 0.01, (T, 33, 3))).astype(np.float32)
+
+
+def _reference(model: SmoothNetRefiner, seg: np.ndarray, step: int) -> np.ndarray:
+    """Slow, obvious version: an explicit loop over every window, refine it alone, average per frame."""
+    n, T = len(seg), model.window
+    idx = reflect_index(n, T) if n < T else None
+    x = seg[idx] if n < T else seg
+    starts = [0] if n < T else list(window_starts(n, T, step))
+    total, count = np.zeros_like(x, dtype=np.float64), np.zeros(len(x))
+    for s in starts:
+        w = torch.as_tensor(x[s:s + T])
+        root = 0.5 * (w[:, HIPS[0]] + w[:, HIPS[1]])
+        rel = (w - root[:, None]).reshape(T, -1)
+        with torch.no_grad():
+            r, o = model.refine(rel.T[None], root.T[None])
+        total[s:s + T] += (r[0].T.reshape(T, 33, 3) + o[0].T[:, None]).numpy()
+        count[s:s + T] += 1
+    return (total / count[:, None, None])[:n]
+
+
+@pytest.mark.parametrize("n,step", [(40, 1), (40, 3), (8, 1), (9, 5)])
+def test_windowing_matches_reference(tiny: SmoothNetRefiner, n: int, step: int) -> None:
+    seg = _track(n)
+    got = refine_track(tiny, seg, HIPS, step=step)
+    ref = _reference(tiny, seg, step)
+    assert np.abs(got - seg).max() > 1e-3  # the model really changes the input
+    np.testing.assert_allclose(got, ref, atol=2e-5)
+
+
+def test_short_sequence_is_padded_and_refined(tiny: SmoothNetRefiner) -> None:
+    seg = _track(5)
+    got = refine_track(tiny, seg, HIPS)
+    assert got.shape == seg.shape and np.isfinite(got).all()
+    assert np.abs(got - seg).max() > 1e-3
+    np.testing.assert_allclose(got, _reference(tiny, seg, 1), atol=2e-5)
+    assert list(reflect_index(3, 9)) == [0, 1, 2, 1, 0, 1, 2, 1, 0]
+
+
+def test_gaps_split_the_track(tiny: SmoothNetRefiner) -> None:
+    seq = _track(60)
+    seq[20:25] = np.nan
+    seq[40] = np.nan
+    got = refine_track(tiny, seq, HIPS)
+    assert np.isnan(got[20:25]).all() and np.isnan(got[40]).all()
+    for a, b in [(0, 20), (25, 40), (41, 60)]:  # each segment refined on its own
+        np.testing.assert_allclose(got[a:b], _reference(tiny, seq[a:b], 1), atol=2e-5)
+
+
+def test_single_frames_unchanged(tiny: SmoothNetRefiner) -> None:
+    one = _track(1)
+    np.testing.assert_array_equal(refine_track(tiny, one, HIPS), one)
+    seq = _track(20)
+    seq[9] = seq[11] = np.nan  # frame 10 is an isolated single frame
+    np.testing.assert_array_equal(refine_track(tiny, seq, HIPS)[10], seq[10])
+
+
+@pytest.mark.parametrize("name", ["oneeuro", "savgol", "gaussian"])
+def test_filters_reduce_error_on_noisy_sinusoid(name: str) -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(300) / 30.0
+    clean = np.stack([0.3 * np.sin(2 * np.pi * 0.25 * t), 0.2 * np.cos(2 * np.pi * 0.4 * t), 4 + 0.1 * t], 1)
+    clean = np.repeat(clean[:, None], 4, axis=1)
+    noisy = clean + rng.normal(0, 0.05, clean.shape)
+    noisy[100:105] = np.nan
+    out = filters.FILTERS[name](noisy)
+    assert np.isnan(out[100:105]).all() and np.isfinite(np.delete(out, range(100, 105), axis=0)).all()
+    keep = np.isfinite(noisy).all(axis=(1, 2))
+    err = lambda x: np.linalg.norm(x[keep] - clean[keep], axis=-1).mean()  # noqa: E731
+    assert err(out) < 0.75 * err(noisy)
+
+
+def test_shipped_weights_reduce_jitter_on_real_cmu_motion() -> None:
+    """Held-out CMU motion (131_02, never trained on), PoseBake-shaped noise: the shipped T=32 model must
+    cut the acceleration error by at least half and not worsen the root-relative position error."""
+    from posebake.smoothing import data
+    from posebake.smoothing.noise import load_profile
+    from posebake.smoothing.train import sequence_metrics, val_sequences
+
+    path = shared_data() / "mocap_bvh" / "cmu_131_02.bvh"
+    if not path.is_file():
+        pytest.skip("shared CMU data not available")
+    assert weights_path(32).is_file()
+    assert weights_path(32).stat().st_size < 8e6
+    pos = data.load_positions(path)
+    seqs = val_sequences({"131_02": pos}, load_profile(), seed=7)
+    model = load_refiner(32)
+    for clean, noisy in seqs:
+        raw = sequence_metrics(noisy, clean)
+        out = sequence_metrics(refine_track(model, noisy, data.HIPS), clean)
+        assert out["accel_mm"] < 0.5 * raw["accel_mm"], (raw, out)
+        assert out["mpjpe_mm"] < raw["mpjpe_mm"], (raw, out)
+
+
+def _motion(P: int = 2, T: int = 50) -> Motion:
+    jc = np.stack([_track(T, seed=p) for p in range(P)])
+    jc[0, 10:15] = np.nan
+    jc[1, :3] = np.nan
+    return Motion(joints_cam=jc, joints_2d=np.zeros((P, T, 33, 2)), visibility=np.ones((P, T, 33)), fps=30.0,
+                  K=np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]), image_size=(640, 480))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_smooth_motion_keeps_gaps_and_labels(method: str) -> None:
+    m = _motion()
+    out = smooth_motion(m, method)
+    assert out.smoothing == ("smoothnet-T32" if method == "smoothnet" else method)
+    assert out is not m and out.joints_cam.shape == m.joints_cam.shape
+    np.testing.assert_array_equal(np.isnan(out.joints_cam), np.isnan(m.joints_cam))
+    assert m.smoothing == "none"  # the input is untouched
+    if method != "none":
+        assert np.nanmax(np.abs(out.joints_cam - m.joints_cam)) > 1e-4
+
+
+def test_unknown_method() -> None:
+    from posebake.errors import PoseBakeError
+
+    with pytest.raises(PoseBakeError):
+        smooth_motion(_motion(), "kalman")
