@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -95,6 +96,8 @@ try:
     act = rig.animation_data.action
     out["ok"].update(action=act.name, motion=s.motion_path, motion_exists=os.path.isfile(s.motion_path),
                      keys=len(act.layers[0].strips[0].channelbags[0].fcurves[0].keyframe_points))
+    prefs.python_path = TMP + "/no/python"
+    out["start_backend_bad_python"] = op("start_backend")
     pb.unregister()
 except Exception:
     out["error"] = traceback.format_exc()
@@ -159,3 +162,32 @@ def test_cancel_through_the_service(res: dict) -> None:
     r = res["cancelled"]
     assert r["cancel"]["result"] == ["FINISHED"]
     assert r["status"] == "CANCELLED" and r["unchanged"]
+
+
+def test_start_local_backend(res: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preferences' "Start local backend" button: a bad Python is reported; the real one serves."""
+    bad = res["start_backend_bad_python"]
+    assert bad["result"] == ["CANCELLED"] and "does not exist" in bad["error"]
+    sys.path.insert(0, str(REPO / "addon"))
+    from posebake_blender.client import BackendClient, BackendUnavailable
+    from posebake_blender.jobs import start_backend
+
+    monkeypatch.setenv("POSEBAKE_CONFIG", str(tmp_path / "service.json"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # not the user's real state directory
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = start_backend(sys.executable, url, str(tmp_path / "serve.log"))
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                health = BackendClient(url, timeout=2).health()
+                break
+            except BackendUnavailable:
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "backend did not come up"
+                time.sleep(0.5)
+        assert health["status"] == "ok"
+        assert BackendClient(url).jobs() == []  # the token it wrote is the one the add-on reads
+    finally:
+        proc.terminate()
+        proc.wait(30)
