@@ -201,3 +201,17 @@ def test_batch_continues_past_a_corrupt_file(work: dict[str, Path], videos: Path
     assert table.count(" ok ") == 2
     assert "2 baked, 1 failed" in proc.stdout
     assert not (out / "corrupt.blend").exists()
+
+
+def test_cli_never_imports_bpy_and_batch_refuses_bad_folders(tmp_path: Path, work: dict[str, Path]) -> None:
+    code = ("import sys; from posebake.cli import build_parser; build_parser(); "
+            "import posebake.commands.bake, posebake.commands.batch; print('bpy' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False", proc.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = posebake("batch", empty, "--rig", work["mixamo"], "-o", tmp_path / "out")
+    assert proc.returncode == 2 and "no videos" in proc.stderr
+    (empty / "clip.mp4").write_bytes(b"x")
+    proc = posebake("batch", empty, "--rig", work["mixamo"], "-o", "/proc/posebake_out")
+    assert proc.returncode == 2 and "/proc/posebake_out" in proc.stderr

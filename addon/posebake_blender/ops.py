@@ -120,6 +120,8 @@ def poll_step() -> float | None:
             _finish_bake(s, obj, s.motion_path, run.options, run.preset)
         except BakeError as exc:
             s.status, s.message = "ERROR", str(exc)
+        except Exception as exc:  # a bug: still end the job visibly instead of leaving it 'running'
+            s.status, s.message = "ERROR", f"internal error while baking: {type(exc).__name__}: {exc}"
     elif p.state == "cancelled":
         s.status, s.message = "CANCELLED", "cancelled; the scene is unchanged"
     else:

@@ -89,6 +89,19 @@ def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str
     return result
 
 
+def probe_writable(path: Path) -> None:
+    """Create and remove a file beside `path`. `os.access` says yes to root even on a read-only mount, so
+    only a real write tells, and it must happen before minutes of estimation, not after."""
+    from ..atomic import check_writable_dir
+    check_writable_dir(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".posebake-probe-", dir=Path(path).resolve().parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise PoseBakeError(f"cannot write to {Path(path).resolve().parent}: {exc.strerror or exc}") from None
+
+
 def check_inputs(args: argparse.Namespace) -> None:
     if not args.rig.is_file():
         raise PoseBakeError(f"rig file not found: {args.rig}")
@@ -142,16 +155,14 @@ def describe(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atomic import check_writable_dir
-
     check_inputs(args)
     if not args.input.is_file():
         raise PoseBakeError(f"input not found: {args.input}")
     if args.output.suffix.lower() != ".blend":
         raise PoseBakeError(f"the output must end in .blend, got {args.output}")
-    for out in (args.output, args.fbx, args.glb):
+    for out in (args.output, args.fbx, args.glb, args.motion_out):
         if out is not None:
-            check_writable_dir(out)
+            probe_writable(out)
     rig = run_headless(rig_job(args, "check"), args.timeout)
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones")
     motion = args.input

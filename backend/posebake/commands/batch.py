@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import PoseBakeError
 from .bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
-                   rig_job, run_headless)
+                   probe_writable, rig_job, run_headless)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
@@ -62,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     files = inputs(args.folder)
     if not files:
         raise PoseBakeError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) or .npz files in {args.folder}")
-    args.output.mkdir(parents=True, exist_ok=True)
+    try:
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PoseBakeError(f"cannot create the output folder {args.output}: {exc.strerror or exc}") from None
+    probe_writable(args.output / "probe")
     rig = run_headless(rig_job(args, "check"), args.timeout)  # once, before any estimation
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}; {len(files)} file(s)")
     estimator, rows = None, []
