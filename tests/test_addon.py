@@ -318,3 +318,22 @@ def test_manifest_and_extension_zip(tmp_path: Path) -> None:
     assert "blender_manifest.toml" in names and "__init__.py" in names and "headless.py" in names
     assert {f"rigs_data/{p.name}" for p in (REPO / "rigs").glob("*.json")} <= set(names)
     assert not any("__pycache__" in n for n in names)
+
+
+def test_prepare_options_pure_numpy() -> None:
+    """Smoothing keeps constants and ends in place; in-place removes only horizontal drift; ranges clip."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "addon"))
+    from posebake_blender.retarget.canonical import CanonicalPose
+    from posebake_blender.retarget.prepare import PrepareError, gaussian_smooth, in_place
+
+    x = np.ones((20, 3))
+    assert np.allclose(gaussian_smooth(x, 2.0), 1.0)
+    ramp = np.linspace(0, 1, 30)[:, None]
+    assert np.abs(gaussian_smooth(ramp, 1.5) - ramp)[5:-5].max() < 1e-9  # linear motion is not delayed
+    t = np.arange(10.0)
+    hips = np.stack([t, 2 * t, 0.9 + 0.1 * np.sin(t)], 1)
+    c = in_place(CanonicalPose({"hips": hips, "head_top": hips + [0, 0, 0.8]}, 30.0))
+    assert np.allclose(c.joints["hips"][:, :2], hips[0, :2]) and np.allclose(c.joints["hips"][:, 2], hips[:, 2])
+    assert issubclass(PrepareError, ValueError)

@@ -215,3 +215,24 @@ def test_cli_never_imports_bpy_and_batch_refuses_bad_folders(tmp_path: Path, wor
     (empty / "clip.mp4").write_bytes(b"x")
     proc = posebake("batch", empty, "--rig", work["mixamo"], "-o", "/proc/posebake_out")
     assert proc.returncode == 2 and "/proc/posebake_out" in proc.stderr
+
+
+def test_no_scale_to_rig_keeps_the_videos_metres(work: dict[str, Path], runner_bake: dict) -> None:
+    """Root travel of an unscaled bake matches the camera-compensated mid-hip travel of the video."""
+    import re
+
+    from posebake.motion import Motion
+
+    d = work["dir"]
+    m = Motion.load(d / "runner.npz")
+    w = m.joints_world()[0]
+    hips = (w[:, 23] + w[:, 24]) / 2
+    want = float(np.linalg.norm(hips[-1] - hips[0]))
+    travel = {}
+    for flag in ("", "--no-scale-to-rig"):
+        proc = posebake("bake", d / "runner.npz", "--rig", work["mixamo"], *([flag] if flag else []),
+                        "-o", d / f"scale{flag}.blend")
+        assert proc.returncode == 0, proc.stderr
+        travel[flag] = float(re.search(r"root travel ([\d.]+)", proc.stdout).group(1))
+    assert abs(travel["--no-scale-to-rig"] - want) < 0.1 * want + 0.02, (travel, want)
+    assert abs(travel[""] - travel["--no-scale-to-rig"]) > 0.01  # the default scales to the rig's legs
