@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -318,6 +319,36 @@ def test_manifest_and_extension_zip(tmp_path: Path) -> None:
     assert "blender_manifest.toml" in names and "__init__.py" in names and "headless.py" in names
     assert {f"rigs_data/{p.name}" for p in (REPO / "rigs").glob("*.json")} <= set(names)
     assert not any("__pycache__" in n for n in names)
+
+    # Blender itself installs and enables it (manifest validated), in a throwaway user folder
+    script = tmp_path / "install.py"
+    script.write_text(INSTALL_CHILD)
+    proc = subprocess.run(["timeout", "120", sys.executable, str(script), str(z), str(tmp_path / "out.json")],
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")})
+    assert (tmp_path / "out.json").is_file(), proc.stderr[-3000:]
+    got = json.loads((tmp_path / "out.json").read_text())
+    assert got == {"install": ["FINISHED"], "enabled": ["bl_ext.user_default.posebake"], "panel": True,
+                   "prefs": "PoseBakePreferences"}, got
+
+
+INSTALL_CHILD = r'''
+import json, os, sys, traceback
+out = {}
+try:
+    import bpy
+    out["install"] = sorted(bpy.ops.extensions.package_install_files(filepath=sys.argv[1], repo="user_default",
+                                                                    enable_on_install=True))
+    out["enabled"] = [k for k in bpy.context.preferences.addons.keys() if "posebake" in k]
+    out["panel"] = hasattr(bpy.types, "VIEW3D_PT_posebake")
+    out["prefs"] = type(bpy.context.preferences.addons[out["enabled"][0]].preferences).__name__
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(sys.argv[2], "w") as fh:
+    json.dump(out, fh)
+sys.stdout.flush()
+os._exit(0)
+'''
 
 
 def test_prepare_options_pure_numpy() -> None:
