@@ -116,6 +116,9 @@ class Estimator:
         rois, _scores = self._detect(image, opts)
         if len(rois) == 0 and not any(t.alive for t in tracks):
             rois, _scores = self._detect(image, opts, tiles=True)  # nobody at full-frame scale: look closer
+        live_rois = np.array([t.roi for t in tracks if t.alive]).reshape(-1, 5)
+        if len(rois) and len(live_rois):  # people already tracked need no refinement (3 landmark passes each)
+            rois = rois[roi_distance(rois, live_rois).min(axis=1) >= 0.3]
         if len(rois) == 0:
             return next_id
         rois, flags = self._refine_rois(image, rois)
