@@ -153,7 +153,7 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
     def poll(cls, context) -> bool:
         return _RUN is None and context.scene is not None and hasattr(context.scene, "posebake")
 
-    def execute(self, context):
+    def execute(self, context) -> set[str]:
         s = context.scene.posebake
         obj = target_armature(context)
         opts, preset = options_from(s), preset_of(s)
@@ -203,7 +203,7 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
         return ServiceJob(make_client(prefs), path, dest, est)
 
     @staticmethod
-    def _start(context, job, armature: str, preset: str | None, opts: BakeOptions):
+    def _start(context, job, armature: str, preset: str | None, opts: BakeOptions) -> set[str]:
         global _RUN
         s = context.scene.posebake
         _RUN = Runner(job, context.scene.name, armature, preset, opts)
@@ -225,7 +225,7 @@ class POSEBAKE_OT_rebake(bpy.types.Operator):
     def poll(cls, context) -> bool:
         return _RUN is None and bool(getattr(context.scene, "posebake", None) and context.scene.posebake.motion_path)
 
-    def execute(self, context):
+    def execute(self, context) -> set[str]:
         s = context.scene.posebake
         try:
             self.report({"INFO"}, _finish_bake(s, target_armature(context), bpy.path.abspath(s.motion_path),
@@ -247,7 +247,7 @@ class POSEBAKE_OT_cancel(bpy.types.Operator):
     def poll(cls, context) -> bool:
         return _RUN is not None
 
-    def execute(self, context):
+    def execute(self, context) -> set[str]:
         if _RUN is not None:
             _RUN.job.cancel()
         self.report({"INFO"}, "cancelling the PoseBake job")
@@ -260,7 +260,7 @@ class POSEBAKE_OT_start_backend(bpy.types.Operator):
     bl_idname = "posebake.start_backend"
     bl_label = "Start local backend"
 
-    def execute(self, context):
+    def execute(self, context) -> set[str]:
         prefs = get_prefs(context)
         url = make_client(prefs).url
         log = os.path.join(tempfile.gettempdir(), "posebake_serve.log")
