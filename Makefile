@@ -6,7 +6,7 @@ DATA ?= ../shared/data
 VIDEO ?= $(DATA)/videos/phalp_running_woman.mp4
 OUT ?= out
 
-.PHONY: demo test models groundtruth bench clean-venv
+.PHONY: demo test models groundtruth bench addon clean-venv
 
 $(BIN)/.installed: pyproject.toml constraints/ci.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (PoseBake needs Python 3.11, as pip bpy does)"; exit 1; }
@@ -27,6 +27,10 @@ demo: models
 
 test: models
 	timeout 4800 $(BIN)/python -m pytest -q tests
+
+# The Blender extension zip (dist/posebake_blender-VERSION.zip).
+addon: $(BIN)/.installed
+	$(BIN)/python addon/build.py
 
 # Re-render (or extend with EXTRA=specs.json) the ground-truth clips in bench/groundtruth/clips.
 groundtruth: $(BIN)/.installed
