@@ -67,7 +67,7 @@ def main() -> int:
         video = gt_path.with_name(f"{name}.mp4")
         gt = load_groundtruth(gt_path)
         focal = float(gt["K"][0, 0]) if args.focal == "gt" else None
-        motion = est.run(video, EstimateOptions(focal=focal, max_people=1))
+        motion = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none"))
         ours = evaluate(motion, gt)
         ours_all.append(ours)
         offsets.append(joint_offsets(motion, gt))

@@ -24,17 +24,17 @@ def estimator(model_files) -> Estimator:
 
 @pytest.fixture(scope="module")
 def runner(estimator, videos) -> Motion:
-    return estimator.run(videos / "phalp_running_woman.mp4")
+    return estimator.run(videos / "phalp_running_woman.mp4", EstimateOptions(smooth="none"))
 
 
 @pytest.fixture(scope="module")
 def handshake(estimator, videos) -> Motion:
-    return estimator.run(videos / "mmhuman3d_two_people_handshake.mp4")
+    return estimator.run(videos / "mmhuman3d_two_people_handshake.mp4", EstimateOptions(smooth="none"))
 
 
 @pytest.fixture(scope="module")
 def exit_clip(estimator, videos) -> Motion:
-    return estimator.run(videos / "sports2d_two_people_exit_frame.mp4")
+    return estimator.run(videos / "sports2d_two_people_exit_frame.mp4", EstimateOptions(smooth="none"))
 
 
 def _dist(X: np.ndarray, a: str, b: str) -> np.ndarray:
@@ -131,6 +131,7 @@ def test_motion_file_contract_and_bvh_import(runner, tmp_path):
 def test_start_end_and_options(estimator, videos):
     m = estimator.run(videos / "phalp_running_woman.mp4", EstimateOptions(start=100, end=124, fov=40.0))
     assert m.num_frames == 24 and m.frame_start == 100 and m.K_source == "given"
+    assert m.smoothing == "smoothnet-T32"  # the default temporal refinement
     assert m.K[0, 0] == pytest.approx(1920 / 2 / np.tan(np.radians(20)), rel=1e-6)
 
 
@@ -138,5 +139,5 @@ def test_small_far_subject_is_found_by_tiled_detection(estimator):
     """A 1.57 m character 11.7 m away in a 1280x720 frame is ~50 px tall in the detector's full-frame view;
     the tile search finds her in every frame."""
     clips = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
-    m = estimator.run(clips / "walk_far.mp4", EstimateOptions(max_people=1, end=30))
+    m = estimator.run(clips / "walk_far.mp4", EstimateOptions(max_people=1, end=30, smooth="none"))
     assert m.present()[0].mean() >= 0.95

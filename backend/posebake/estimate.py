@@ -55,6 +55,7 @@ class EstimateOptions:
     pose_flag_threshold: float = 0.5
     detection_threshold: float = 0.5
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
+    smooth: str = "smoothnet"  # temporal refinement: smoothnet | oneeuro | savgol | gaussian | none
     subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
@@ -219,6 +220,12 @@ class Estimator:
         if camera is not None:
             motion.camera_rotation = np.stack(camera.rotations)
         self.timings["solve"] += time.perf_counter() - t0
+        if opts.smooth != "none":
+            from .smoothing import smooth_motion
+
+            t0 = time.perf_counter()
+            motion = smooth_motion(motion, opts.smooth, device=str(self.device))
+            self.timings["smooth"] += time.perf_counter() - t0
         self.timings["frames"] = done
         return motion
 

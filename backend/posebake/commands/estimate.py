@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam.add_argument("--focal", type=float, help="focal length in pixels")
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres (fixes the metric scale; applies to every track)")
+    p.add_argument("--smooth", default="smoothnet", choices=("smoothnet", "oneeuro", "savgol", "gaussian", "none"),
+                   help="temporal refinement of the 3D joints (default: smoothnet, trained for this estimator)")
     p.add_argument("--max-people", type=int, default=4)
     p.add_argument("--start", type=int, default=0, help="first frame (index)")
     p.add_argument("--end", type=int, help="stop before this frame (index)")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.output)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
-                           subject_height=args.subject_height)
+                           subject_height=args.subject_height, smooth=args.smooth)
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{motion.num_tracks} track(s), {motion.num_frames} frames; main subject in "
           f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
           f"(f = {motion.K[0, 0]:.0f} px); wrote {args.output}")
-    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in ("decode", "detect", "landmarks", "solve")))
+    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in ("decode", "detect", "landmarks", "camera", "solve",
+                                                               "smooth")) + f"; smoothing: {motion.smoothing}")
     if args.preview:
         from ..preview import write_preview
 
