@@ -26,7 +26,13 @@ HIPS = (JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"])
 
 
 def weights_path(window: int = DEFAULT_WINDOW) -> Path:
-    return WEIGHTS_DIR / f"smoothnet_T{window}.pt"
+    """Shipped weights (package data) for `window`, else user-trained ones in the model cache
+    (``$POSEBAKE_CACHE/smoothnet/``): only T=32 ships, other windows are a `train-smoothnet` away."""
+    from ..paths import cache_dir
+
+    name = f"smoothnet_T{window}.pt"
+    shipped, trained = WEIGHTS_DIR / name, cache_dir() / "smoothnet" / name
+    return trained if not shipped.is_file() and trained.is_file() else shipped
 
 
 @lru_cache(maxsize=8)
