@@ -42,10 +42,13 @@ def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Pat
            "focal": None if focal is None else round(float(focal), 3)}
     npz, meta = cache / f"{video.stem}.npz", cache / f"{video.stem}.json"
     if npz.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
-        return Motion.load(npz)
+        cached = Motion.load(npz)
+        if cached.smoothing == "none":
+            return cached
     from ..estimate import EstimateOptions, Estimator  # torch + models only when really needed
 
-    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1))
+    # smooth="none": estimate now smooths by default, and these must be the raw pipeline's output
+    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1, smooth="none"))
     motion.save(npz)
     meta.write_text(json.dumps(key))
     return motion
