@@ -17,6 +17,7 @@ import numpy as np
 
 WORK_WIDTH = 640
 MIN_POINTS = 25
+REDETECT_BELOW = 150
 STATIC_FLOW_PX = 0.25  # median background flow (work-resolution pixels) below which the camera is still
 
 
@@ -27,17 +28,25 @@ def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
 
 
+def _kabsch_batch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`kabsch` for many small ray sets at once: a, b (H,k,3) -> (H,3,3)."""
+    u, _, vt = np.linalg.svd(np.einsum("hki,hkj->hij", b, a))
+    d = np.sign(np.linalg.det(np.einsum("hji,hkj->hik", vt, u)))
+    fix = np.ones((len(a), 3))
+    fix[:, 2] = d
+    return np.einsum("hji,hj,hkj->hik", vt, fix, u)
+
+
 def fit_rotation(a: np.ndarray, b: np.ndarray, threshold: float, iterations: int = 64,
                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """RANSAC over 2-ray samples; returns (R, inlier mask). `threshold` is an angle in radians."""
+    """RANSAC over 2-ray samples (all hypotheses scored at once); returns (R, inlier mask).
+    `threshold` is an angle in radians."""
     rng = rng or np.random.default_rng(0)
-    best = np.zeros(len(a), bool)
-    for _ in range(iterations):
-        idx = rng.choice(len(a), 2, replace=False)
-        R = kabsch(a[idx], b[idx])
-        inl = np.linalg.norm(a - b @ R.T, axis=1) < threshold
-        if inl.sum() > best.sum():
-            best = inl
+    idx = np.stack([rng.choice(len(a), 2, replace=False) for _ in range(iterations)])
+    Rs = _kabsch_batch(a[idx], b[idx])  # (H,3,3)
+    resid = np.linalg.norm(a[None] - np.einsum("hij,nj->hni", Rs, b), axis=-1)  # (H,N)
+    inliers = resid < threshold
+    best = inliers[np.argmax(inliers.sum(1))]
     if best.sum() < 3:
         return np.eye(3), best
     return kabsch(a[best], b[best]), best
@@ -57,6 +66,7 @@ class CameraRotationTracker:
         self.prev_mask: np.ndarray | None = None
         self.rotations: list[np.ndarray] = []
         self.inlier_counts: list[int] = []
+        self.points: np.ndarray | None = None  # corners in the previous frame, tracked forward
 
     def _mask(self, boxes: list[np.ndarray]) -> np.ndarray:
         mask = np.full(self.size[::-1], 255, np.uint8)
@@ -71,7 +81,8 @@ class CameraRotationTracker:
         return h / np.linalg.norm(h, axis=1, keepdims=True)
 
     def update(self, frame_rgb: np.ndarray, boxes: list[np.ndarray]) -> None:
-        gray = cv2.cvtColor(cv2.resize(frame_rgb, self.size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        # Grey first, then shrink: a third of the pixels to resample.
+        gray = cv2.resize(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), self.size, interpolation=cv2.INTER_AREA)
         mask = self._mask(boxes)
         if self.prev is None:
             self.rotations.append(np.eye(3))
@@ -82,7 +93,12 @@ class CameraRotationTracker:
 
     def _relative(self, prev: np.ndarray, cur: np.ndarray, prev_mask: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Rotation taking the current camera's rays into the previous camera's axes."""
-        p0 = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=8, mask=prev_mask)
+        # Corners are carried forward from frame to frame and only detected anew when too few survive:
+        # detection costs more than tracking.
+        p0 = self.points
+        if p0 is None or len(p0) < REDETECT_BELOW:
+            p0 = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=8, mask=prev_mask)
+        self.points = None
         if p0 is None or len(p0) < MIN_POINTS:
             self.inlier_counts.append(0)
             return np.eye(3)
@@ -96,6 +112,7 @@ class CameraRotationTracker:
             self.inlier_counts.append(0)
             return np.eye(3)
         p0, p1 = p0[ok], p1[ok]
+        self.points = p1.reshape(-1, 1, 2).astype(np.float32)
         if np.median(np.linalg.norm(p1 - p0, axis=1)) < STATIC_FLOW_PX:
             self.inlier_counts.append(int(ok.sum()))
             return np.eye(3)

@@ -82,7 +82,9 @@ class Estimator:
         t0 = time.perf_counter()
         with self._autocast():
             det = self.detector(image, tiles=tiles)[0]
-        order = torch.argsort(det.scores, descending=True)[: opts.max_people]
+        # Keep more candidates than people: a weak detection may refine onto a person a stronger false one
+        # missed; the cap on people applies after refinement (_start_tracks).
+        order = torch.argsort(det.scores, descending=True)[: 2 * opts.max_people + 2]
         rois = det.rois()[order].float().cpu().numpy()
         self.timings["detect"] += time.perf_counter() - t0
         return rois, det.scores[order].float().cpu().numpy()
