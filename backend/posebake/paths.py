@@ -5,14 +5,17 @@ import os
 from pathlib import Path
 
 
+def xdg_dir(kind: str, fallback: str) -> Path:
+    """$XDG_<KIND>_HOME/posebake, else ~/<fallback>/posebake (the XDG base-directory convention)."""
+    xdg = os.environ.get(f"XDG_{kind}_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / fallback
+    return base / "posebake"
+
+
 def cache_dir() -> Path:
     """Model cache: $POSEBAKE_CACHE, else $XDG_CACHE_HOME/posebake, else ~/.cache/posebake."""
     env = os.environ.get("POSEBAKE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "posebake"
+    return Path(env).expanduser() if env else xdg_dir("CACHE", ".cache")
 
 
 def repo_root() -> Path:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import PoseBakeError
+from ..paths import xdg_dir
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -23,18 +24,12 @@ _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 **
 def config_path() -> Path:
     """The user config file holding the token: $POSEBAKE_CONFIG, else XDG config, else ~/.config."""
     env = os.environ.get("POSEBAKE_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
-    return base / "posebake" / "service.json"
+    return Path(env).expanduser() if env else xdg_dir("CONFIG", ".config") / "service.json"
 
 
 def default_state_dir() -> Path:
     """Jobs, uploads and results: $XDG_STATE_HOME/posebake/service, else ~/.local/state/posebake/service."""
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "state"
-    return base / "posebake" / "service"
+    return xdg_dir("STATE", ".local/state") / "service"
 
 
 def parse_size(text: str) -> int:
