@@ -137,3 +137,18 @@ def test_order_tracks_main_subject_first() -> None:
     np.testing.assert_array_equal(ordered.joints_cam[2], m.joints_cam[0])
     assert ordered.present().sum(axis=1).tolist() == [10, 10, 4]
     assert m.track_ids.tolist() == [7, 8, 9]  # the original is untouched
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the finished file must follow the umask instead."""
+    import os
+
+    from posebake.atomic import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
