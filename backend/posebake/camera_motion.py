@@ -42,7 +42,8 @@ def fit_rotation(a: np.ndarray, b: np.ndarray, threshold: float, iterations: int
     """RANSAC over 2-ray samples (all hypotheses scored at once); returns (R, inlier mask).
     `threshold` is an angle in radians."""
     rng = rng or np.random.default_rng(0)
-    idx = np.stack([rng.choice(len(a), 2, replace=False) for _ in range(iterations)])
+    first = rng.integers(0, len(a), iterations)
+    idx = np.stack([first, (first + rng.integers(1, len(a), iterations)) % len(a)], axis=1)  # distinct pairs
     Rs = _kabsch_batch(a[idx], b[idx])  # (H,3,3)
     resid = np.linalg.norm(a[None] - np.einsum("hij,nj->hni", Rs, b), axis=-1)  # (H,N)
     inliers = resid < threshold
@@ -56,8 +57,12 @@ class CameraRotationTracker:
     """Feed frames in order with the people's boxes; `rotations` holds world<-camera per frame."""
 
     def __init__(self, K: np.ndarray, width: int, height: int) -> None:
-        self.scale = min(1.0, WORK_WIDTH / max(width, height))
-        self.size = (int(round(width * self.scale)), int(round(height * self.scale)))
+        # An integer shrink factor: OpenCV's area resampling has a fast path for exact integer ratios, and
+        # cropping the last few rows/columns to a multiple of it moves no pixel coordinate.
+        self.factor = max(1, round(max(width, height) / WORK_WIDTH))
+        self.scale = 1.0 / self.factor
+        self.size = (width // self.factor, height // self.factor)
+        self.crop = (self.size[1] * self.factor, self.size[0] * self.factor)
         Ks = K.copy()
         Ks[:2] *= self.scale
         self.K_inv = np.linalg.inv(Ks)
@@ -82,7 +87,9 @@ class CameraRotationTracker:
 
     def update(self, frame_rgb: np.ndarray, boxes: list[np.ndarray]) -> None:
         # Grey first, then shrink: a third of the pixels to resample.
-        gray = cv2.resize(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY), self.size, interpolation=cv2.INTER_AREA)
+        gray = cv2.cvtColor(frame_rgb[: self.crop[0], : self.crop[1]], cv2.COLOR_RGB2GRAY)
+        if self.factor > 1:
+            gray = cv2.resize(gray, self.size, interpolation=cv2.INTER_AREA)
         mask = self._mask(boxes)
         if self.prev is None:
             self.rotations.append(np.eye(3))

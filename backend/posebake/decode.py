@@ -110,11 +110,18 @@ class VideoDecoder:
         self.info = probe(path)
         self.decoded_count: int | None = None  # true frame count, known once a pass reached the end
 
-    def _upright_rgb(self, bgr: np.ndarray) -> np.ndarray:
+    def _upright_rgb(self, bgr: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Rotate to upright and convert to RGB, writing into `out` (a slot of the batch) when given."""
         code = _ROTATE_CODES.get(self.info.rotation)
         if code is not None:
             bgr = cv2.rotate(bgr, code)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if out is not None and out.shape == bgr.shape:
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if out is not None:
+            raise PoseBakeError(f"{self.info.path}: frame size changed mid-video ({rgb.shape[1]}x{rgb.shape[0]} "
+                                f"after {self.info.width}x{self.info.height})")
+        return rgb
 
     def batches(self, batch_size: int = 16, start: int = 0,
                 end: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -144,7 +151,10 @@ class VideoDecoder:
                     raise PoseBakeError(f"--start {start} is beyond the end of {info.path}: only {index} "
                                         f"frames decode (the container claims {info.frame_count})")
                 index += 1
-            buf: list[np.ndarray] = []
+            # Frames are converted straight into a preallocated batch: stacking a list of decoded 1080p
+            # frames would copy every frame once more.
+            shape = (batch_size, info.height, info.width, 3)
+            buf, n = np.empty(shape, np.uint8), 0
             batch_start = index
             while end is None or index < end:
                 ok, bgr = cap.read()
@@ -152,14 +162,15 @@ class VideoDecoder:
                     self.decoded_count = index
                     self._warn_if_short(index, end)
                     break
-                buf.append(self._upright_rgb(bgr))
+                self._upright_rgb(bgr, out=buf[n])
+                n += 1
                 index += 1
-                if len(buf) == batch_size:
-                    yield batch_start, np.stack(buf)
-                    buf = []
+                if n == batch_size:
+                    yield batch_start, buf
+                    buf, n = np.empty(shape, np.uint8), 0
                     batch_start = index
-            if buf:
-                yield batch_start, np.stack(buf)
+            if n:
+                yield batch_start, buf[:n]
             if index == start:
                 raise PoseBakeError(f"no frame of {info.path} decodes from --start {start} on")
         finally:
