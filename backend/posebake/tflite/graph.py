@@ -43,6 +43,12 @@ class _Builder:
         self.fx = fx.Graph()
         self.values: dict[int, fx.Node] = {}
         self.n_const = 0
+        # PAD outputs folded into the padding argument of the convolutions that consume them.
+        self.folded_pad: dict[int, tuple[int, int]] = {}
+        self.consumers: dict[int, list[Operator]] = {}
+        for op in graph.operators:
+            for i in op.inputs:
+                self.consumers.setdefault(i, []).append(op)
 
     # -- helpers -------------------------------------------------------------------------------------
     def tensor(self, index: int) -> Tensor:
@@ -123,6 +129,8 @@ class _Builder:
             groups = self.tensor(x).shape[3] // weight.shape[1]
         kernel = (weight.shape[2], weight.shape[3])
         padding, pre_pad = self.spatial_pad(x, kernel, o["stride"], o["dilation"], o["padding"])
+        if x in self.folded_pad:  # a preceding symmetric PAD, applied by the convolution itself
+            padding = self.folded_pad[x]
         bias = self.const(self.tensor(b_t).data.astype(np.float32), "b") if b_t >= 0 else None
         return self.call(ops.conv2d, self.values[x], self.const(weight, "w"), bias, o["stride"], padding, pre_pad,
                          o["dilation"], groups, o["activation"])
@@ -164,8 +172,26 @@ class _Builder:
     def op_logistic(self, op: Operator) -> fx.Node:
         return self.call(ops.logistic, self.values[op.inputs[0]])
 
+    def _foldable_pad(self, op: Operator, pads: np.ndarray) -> tuple[int, int] | None:
+        """(ph, pw) if this PAD is zero padding of H and W only, equal on both sides, feeding only VALID
+        convolutions: then the convolution pads by itself and no padded copy of the tensor is made."""
+        if not self.is_4d(op.inputs[0]) or pads[0].any() or pads[3].any():
+            return None
+        (t, b), (l, r) = pads[1], pads[2]
+        users = self.consumers.get(op.outputs[0], [])
+        if t != b or l != r or not users or op.outputs[0] in self.g.outputs:
+            return None
+        if all(u.op in ("CONV_2D", "DEPTHWISE_CONV_2D") and u.options["padding"] == "valid"
+               and u.inputs[0] == op.outputs[0] for u in users):
+            return int(t), int(l)
+        return None
+
     def op_pad(self, op: Operator) -> fx.Node:
         pads = self.tensor(op.inputs[1]).data.reshape(-1, 2)
+        folded = self._foldable_pad(op, pads)
+        if folded is not None:
+            self.folded_pad[op.outputs[0]] = folded
+            return self.values[op.inputs[0]]
         if self.is_4d(op.inputs[0]):
             if pads[0].any():
                 raise PoseBakeError(f"{self.g.path}: PAD along the batch axis is not supported")
