@@ -4,7 +4,8 @@ It runs in a separate process (the venv's python with pip `bpy`), so the CLI nev
 or hang in Blender cannot take the CLI down, and the CLI can put it under a timeout. It uses the same
 `blender.apply.bake_motion` as the panel. The job JSON holds: mode ("check" or "bake"), rig (.blend, .glb,
 .gltf or .fbx), armature (name or null), preset (or null), and for "bake": motion (.npz), output (.blend),
-fbx / glb (optional export paths), options (`BakeOptions` fields). The result JSON is {"ok": true, ...facts}
+fbx / glb (optional export paths), options (`BakeOptions` fields), camera (optional bool: add a camera
+matching the video). The result JSON is {"ok": true, ...facts}
 or {"ok": false, "error": message}. Exits with `os._exit` because pip bpy can hang at interpreter exit.
 """
 from __future__ import annotations
@@ -115,11 +116,13 @@ def run(job: dict) -> dict:
         return {"armature": obj.name, "preset": rep.preset, "bones": len(obj.data.bones),
                 "unmapped": rep.unmapped, "guessed": sorted(rep.guessed)}
     opts = BakeOptions(**job.get("options", {}))
-    res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True)
+    res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True, camera=bool(job.get("camera")))
     scene = bpy.context.scene
     scene.frame_start = int(math.floor(res.frame_range[0]))
     scene.frame_end = int(math.ceil(res.frame_range[1]))
     info = summarize(obj, res)
+    if res.camera_info:
+        info.update(res.camera_info)
     if job.get("output"):
         _save_blend(job["output"])
     if job.get("fbx"):

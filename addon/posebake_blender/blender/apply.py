@@ -34,11 +34,12 @@ def match_scene_fps(scene, fps: float) -> None:
 
 def bake_motion(obj, motion: str | MotionFile, opts: BakeOptions, preset: str | None = None, *,
                 action_name: str | None = None, frame_start: float | None = None,
-                set_scene_fps: bool = False) -> BakeResult:
+                set_scene_fps: bool = False, camera: bool = False) -> BakeResult:
     """Read (if given a path), prepare and bake one person of a Motion onto `obj` as a new Action.
 
     `set_scene_fps` changes the scene rate to the motion's first (headless bakes into a fresh scene want
-    one key per frame; the panel leaves the user's scene rate alone and keys land between frames)."""
+    one key per frame; the panel leaves the user's scene rate alone and keys land between frames).
+    `camera` also adds a camera matching the video (see `blender.camera`); its facts go in `camera_info`."""
     check_rig(obj, preset)  # fail on the rig before reading a possibly large file
     mf = load_motion(motion) if isinstance(motion, str) else motion
     try:
@@ -47,8 +48,12 @@ def bake_motion(obj, motion: str | MotionFile, opts: BakeOptions, preset: str | 
         raise BakeError(str(exc)) from None
     if set_scene_fps:
         match_scene_fps(bpy.context.scene, mf.fps)
-    return bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
-                scale_to_rig=opts.scale_to_rig)
+    res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
+               scale_to_rig=opts.scale_to_rig)
+    if camera:
+        from .camera import create_camera
+        res.camera_info = create_camera(obj, mf, opts, res)
+    return res
 
 
 def summarize(obj, result: BakeResult) -> dict:

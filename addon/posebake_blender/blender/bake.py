@@ -31,6 +31,7 @@ class BakeResult:
     report: MappingReport
     solution: Solution
     frame_range: tuple[float, float]
+    camera_info: dict | None = None  # set when a matching video camera was added (`blender.camera`)
 
 
 def rest_from_armature(obj) -> RestPose:

@@ -66,8 +66,9 @@ def frame_slice(mf: MotionFile, opts: BakeOptions) -> slice:
     return slice(a - first, b - first)
 
 
-def motion_to_canonical(mf: MotionFile, opts: BakeOptions) -> CanonicalPose:
-    """One track of `mf` in the floor-aligned world frame (camera pan removed), options applied."""
+def prepared_joints(mf: MotionFile, opts: BakeOptions) -> np.ndarray:
+    """(T,33,3) pan-compensated camera-space joints of the chosen track, range and smoothing: exactly what
+    `motion_to_canonical` maps to the world, so the camera module can recover the same mapping."""
     if not 0 <= opts.track < mf.num_tracks:
         raise PrepareError(f"person {opts.track} does not exist in {mf.path}: it has {mf.num_tracks} track(s) "
                            f"(0..{mf.num_tracks - 1})")
@@ -81,6 +82,12 @@ def motion_to_canonical(mf: MotionFile, opts: BakeOptions) -> CanonicalPose:
     if opts.smoothing > 0:
         filled = gaussian_smooth(fill_gaps(joints), opts.smoothing)
         joints = np.where(present[:, None, None], filled, np.nan)
+    return joints
+
+
+def motion_to_canonical(mf: MotionFile, opts: BakeOptions) -> CanonicalPose:
+    """One track of `mf` in the floor-aligned world frame (camera pan removed), options applied."""
+    joints = prepared_joints(mf, opts)
     try:
         canon = canonical_from_camera(joints, mf.fps)
     except WorldFrameError as exc:

@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help=".blend to write")
     p.add_argument("--fbx", type=Path, help="also export FBX here")
     p.add_argument("--glb", type=Path, help="also export glTF binary here")
+    p.add_argument("--camera", action="store_true",
+                   help="also add a camera matching the video (lens, size, fps, pan, background clip)")
     p.add_argument("--motion-out", type=Path, help="keep the estimated Motion here (default: OUTPUT with .npz)")
     add_rig_arguments(p)
     p.set_defaults(func=run)
@@ -172,8 +174,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nmotion written to {motion}")
     job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": str(args.output.resolve()),
            "fbx": str(args.fbx.resolve()) if args.fbx else None, "glb": str(args.glb.resolve()) if args.glb else None,
-           "options": bake_options(args)}
+           "options": bake_options(args), "camera": bool(args.camera)}
     result = run_headless(job, args.timeout)
     print(describe(result))
+    if result.get("camera"):
+        print(f"camera {result['camera']!r}: {result['camera_lens']:.1f} mm lens, "
+              f"{'keyed' if result['camera_animated'] else 'static'}"
+              f"{', video as background' if result['camera_background'] else ', source video not found'}")
     print("wrote " + ", ".join(result["outputs"]))
     return 0

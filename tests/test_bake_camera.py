@@ -1,0 +1,158 @@
+"""`posebake bake --camera`: the created camera sees the baked rig where the video shows the person.
+
+A short real clip is baked onto a test rig with a video camera; a bpy child reopens the .blend and
+projects the rig's hip, knee, ankle and shoulder bone heads through the scene camera
+(`world_to_camera_view` at the scene's render size) and compares them with the Motion file's 2D
+landmarks. The rig's joint centres are not the landmarks and its proportions are not the person's, so
+the tolerance is a few percent of the image height; the same projection through a deliberately wrong
+camera (doubled focal length, or shifted sideways) must be far worse, so the check can fail.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+POSEBAKE = [sys.executable, "-m", "posebake.cli"]
+RUNNER = "phalp_running_woman.mp4"  # the camera pans after her: exercises the keyed camera rotation
+CLIP = "mmhuman3d_single_person_basketball.mp4"
+
+pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
+
+# rig role -> BlazePose landmark whose position the role bone's head should sit on
+ROLE_LANDMARK = {"thigh.L": 23, "thigh.R": 24, "shin.L": 25, "shin.R": 26, "foot.L": 27, "foot.R": 28,
+                 "upper_arm.L": 11, "upper_arm.R": 12}
+
+BPY_CHILD = r'''
+import json, os, sys, traceback
+import numpy as np
+sys.path[:0] = [sys.argv[2] + "/tests"]
+out = {}
+try:
+    import bpy
+    if sys.argv[1] == "rig":  # rig OUT.blend
+        import rigbuilder
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        rigbuilder.build_rig("mixamo", pose="A", seed=3)
+        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[3])
+    else:                     # project BAKED.blend ROLES_JSON
+        from bpy_extras.object_utils import world_to_camera_view
+        import rigbuilder
+        bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
+        sc = bpy.context.scene
+        cam = sc.camera
+        arm = [o for o in sc.objects if o.type == "ARMATURE"][0]
+        bones = rigbuilder.load_preset("mixamo")["bones"]
+        roles = json.loads(sys.argv[4])
+        names = {r: (bones[r] if isinstance(bones[r], str) else bones[r][0]) for r in roles}
+        w, h = sc.render.resolution_x, sc.render.resolution_y
+        out.update(size=[w, h], fps=sc.render.fps / sc.render.fps_base, lens=cam.data.lens,
+                   sensor_fit=cam.data.sensor_fit, background=[b.source for b in cam.data.background_images],
+                   clip=bool(cam.data.background_images and cam.data.background_images[0].clip),
+                   animated=bool(cam.animation_data and cam.animation_data.action),
+                   frame_start=sc.frame_start, frame_end=sc.frame_end)
+        def project(frames):
+            uv = []
+            for f in frames:
+                sc.frame_set(f)
+                dg = bpy.context.evaluated_depsgraph_get()
+                row = []
+                for r in roles:
+                    p = arm.matrix_world @ arm.pose.bones[names[r]].head
+                    c = world_to_camera_view(sc, cam, p)
+                    row.append([c.x * w, (1.0 - c.y) * h, c.z])
+                uv.append(row)
+            return uv
+        frames = list(range(sc.frame_start, sc.frame_end + 1, 3))
+        out["frames"] = frames
+        out["good"] = project(frames)
+        cam.data.lens *= 2.0                          # wrong camera 1: doubled focal length
+        out["long_lens"] = project(frames)
+        cam.data.lens /= 2.0
+        cam.data.shift_x += 0.15                      # wrong camera 2: frame shifted sideways
+        out["shifted"] = project(frames)
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(sys.argv[-1], "w") as fh:
+    json.dump(out, fh)
+sys.stdout.flush()
+os._exit(0)
+'''
+
+
+def bpy_child(tmp: Path, *args: str) -> dict:
+    script = tmp / "camera_child.py"
+    script.write_text(BPY_CHILD)
+    result = tmp / f"camera_child_{args[0]}.json"
+    proc = subprocess.run(["timeout", "180", sys.executable, str(script), args[0], str(REPO), *args[1:], str(result)],
+                          capture_output=True, text=True)
+    assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
+    res = json.loads(result.read_text())
+    assert "error" not in res, res["error"]
+    return res
+
+
+def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProcess:
+    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+
+
+def _errors(uv: list, want: np.ndarray) -> np.ndarray:
+    """Per-joint pixel distances between projected bone heads (F,J,3: u, v, depth) and landmarks (F,J,2)."""
+    got = np.asarray(uv)[..., :2]
+    err = np.linalg.norm(got - want, axis=-1)
+    return err[np.isfinite(err)]
+
+
+@pytest.fixture(scope="module")
+def camera_bake(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_files: Path) -> dict:
+    d = tmp_path_factory.mktemp("bakecam")
+    bpy_child(d, "rig", str(d / "rig.blend"))
+    out = {}
+    for flag in ("", "--no-scale-to-rig"):
+        name = "scaled" if not flag else "unscaled"
+        motion = d / "runner.npz"
+        src = motion if motion.is_file() else videos / RUNNER
+        proc = posebake("bake", src, "--rig", d / "rig.blend", "--start", "0", "--end", "30", "--camera",
+                        *([flag] if flag else []), "-o", d / f"{name}.blend", "--motion-out", motion)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out[name] = bpy_child(d, "project", str(d / f"{name}.blend"), json.dumps(list(ROLE_LANDMARK)))
+    # a steady camera, baked in place with neither scaling: the camera slides with the removed drift
+    proc = posebake("bake", videos / CLIP, "--rig", d / "rig.blend", "--start", "0", "--end", "12", "--camera",
+                    "--no-root-motion", "--no-scale-to-rig", "-o", d / "inplace.blend")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out["inplace"] = bpy_child(d, "project", str(d / "inplace.blend"), json.dumps(list(ROLE_LANDMARK)))
+    out["motion"] = np.load(d / "runner.npz")
+    out["motion_inplace"] = np.load(d / "inplace.npz")
+    return out
+
+
+@pytest.mark.parametrize("which", ["scaled", "unscaled", "inplace"])
+def test_camera_sees_the_rig_where_the_video_shows_the_person(camera_bake: dict, which: str) -> None:
+    res, m = camera_bake[which], camera_bake["motion_inplace" if which == "inplace" else "motion"]
+    w, h = (int(v) for v in m["image_size"])
+    assert res["size"] == [w, h]
+    assert abs(res["fps"] - float(m["fps"])) < 1e-3
+    assert res["sensor_fit"] == ("HORIZONTAL" if w >= h else "VERTICAL")
+    assert abs(res["lens"] - float(m["K"][0, 0]) * 36.0 / max(w, h)) < 1e-3
+    assert res["background"] == ["MOVIE_CLIP"] and res["clip"]
+    if which != "inplace":
+        assert res["animated"]  # the runner's camera pans: its rotation is keyed
+    # the bake starts at the Motion's first frame (--start 0) on the scene's first frame
+    idx = np.array(res["frames"]) - res["frame_start"]
+    want = m["joints_2d"][0][idx][:, list(ROLE_LANDMARK.values())]
+    assert np.all(np.asarray(res["good"])[..., 2] > 0)  # everything in front of the camera
+    good = np.median(_errors(res["good"], want))
+    long_lens = np.median(_errors(res["long_lens"], want))
+    shifted = np.median(_errors(res["shifted"], want))
+    print(f"{which}: median px error {good:.1f} (image h {h}), doubled focal {long_lens:.1f}, shifted {shifted:.1f}")
+    assert good < 0.04 * h, (good, h)
+    assert long_lens > 3 * good and long_lens > 0.06 * h, (long_lens, good)
+    assert shifted > 3 * good and shifted > 0.06 * h, (shifted, good)
