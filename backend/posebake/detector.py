@@ -98,7 +98,8 @@ class PoseDetector:
 
     def __init__(self, model: torch.nn.Module, device: torch.device, score_threshold: float = 0.5,
                  iou_threshold: float = 0.3) -> None:
-        self.model = model
+        # channels_last: measured 14-27 % faster at batch 8 on CPU (bench/results/models.md).
+        self.model = model.to(memory_format=torch.channels_last)
         self.device = device
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
@@ -109,7 +110,7 @@ class PoseDetector:
         """Run the model on square `rois` of the frames (letterboxed where they leave the frame).
         Returns (regressors (R,A,12), logits (R,A))."""
         x = images.crop(rois, frame_index, INPUT_SIZE, padding_mode="zeros")
-        reg, logits = self.model(x * 2.0 - 1.0)
+        reg, logits = self.model((x * 2.0 - 1.0).contiguous(memory_format=torch.channels_last))
         return reg, logits[..., 0]
 
     @torch.no_grad()
