@@ -56,6 +56,12 @@ def test_fetch_from_dir_then_noop_then_detects_corruption(offline_source, tmp_pa
     fourth = _run(["models", "fetch", "--from", str(offline_source)], cache)
     assert "converting pose_detection" in fourth.stdout
 
+    # A conversion made by another importer version is rebuilt, not loaded.
+    manifest = cache / "models" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"importer_version": ', '"importer_version": 1000'))
+    fifth = _run(["models", "fetch", "--from", str(offline_source)], cache)
+    assert fifth.stdout.count("converting") == len(MODELS), fifth.stdout
+
     info = _run(["models", "info", "--json"], cache)
     assert info.returncode == 0, info.stderr
     assert '"status": "ok"' in info.stdout and '"parameters": 3169489' in info.stdout

@@ -72,7 +72,10 @@ def state(name: str) -> ModelState:
     pt = models_dir() / f"{name}.pt"
     tflite_ok = tfl.is_file() and sha256_file(tfl) == spec.sha256
     entry = read_manifest().get(name, {})
+    from ..tflite import IMPORTER_VERSION
+
     torch_ok = (tflite_ok and pt.is_file() and entry.get("tflite_sha256") == spec.sha256
+                and entry.get("importer_version") == IMPORTER_VERSION
                 and entry.get("pt_sha256") == sha256_file(pt))
     return ModelState(spec, tfl, pt, tflite_ok, torch_ok)
 
@@ -105,7 +108,7 @@ def install_tflite(name: str, data: bytes) -> Path:
 
 def convert(name: str) -> Path:
     """Build the torch module from the cached .tflite and store it as NAME.pt, recording its checksum."""
-    from ..tflite import load_tflite
+    from ..tflite import IMPORTER_VERSION, load_tflite
 
     st = state(name)
     if not st.tflite_ok:
@@ -114,7 +117,8 @@ def convert(name: str) -> Path:
     with atomic_path(st.torch_file) as tmp:
         torch.save(module, tmp)
     manifest = read_manifest()
-    manifest[name] = {"tflite_sha256": st.spec.sha256, "pt_sha256": sha256_file(st.torch_file)}
+    manifest[name] = {"tflite_sha256": st.spec.sha256, "pt_sha256": sha256_file(st.torch_file),
+                      "importer_version": IMPORTER_VERSION}
     _write_manifest(manifest)
     return st.torch_file
 

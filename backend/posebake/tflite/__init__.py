@@ -6,6 +6,10 @@ from pathlib import Path
 import torch
 
 from .graph import build_module, same_padding
+
+# Bump whenever the generated torch code changes (ops, folding, layout): cached conversions made by another
+# version are rebuilt rather than loaded.
+IMPORTER_VERSION = 2
 from .reader import Graph, read_tflite
 
 
@@ -14,4 +18,4 @@ def load_tflite(path: str | Path, io_layout: str = "nchw") -> torch.nn.Module:
     return build_module(read_tflite(path), io_layout).eval()
 
 
-__all__ = ["Graph", "build_module", "load_tflite", "read_tflite", "same_padding"]
+__all__ = ["IMPORTER_VERSION", "Graph", "build_module", "load_tflite", "read_tflite", "same_padding"]
