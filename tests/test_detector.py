@@ -82,3 +82,13 @@ def test_cpu_warp_and_grid_sample_crops_agree(videos):
         ref = crop(torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255, rois, fidx, 256, mode)
         diff = (ours - ref).abs()
         assert diff.mean() < 2e-3 and diff.max() < 0.02  # uint8 rounding and OpenCV's fixed-point weights
+
+
+def test_framebatch_head_shares_the_frames(videos):
+    frame = read_frame(videos / "phalp_running_woman.mp4", 60)
+    batch = FrameBatch(np.stack([frame, frame[::-1].copy()]), torch.device("cpu"))
+    head = batch.head(1)
+    assert head.n == 1 and head.frames.base is not None and np.shares_memory(head.frames, batch.frames)
+    roi = torch.tensor([[745.0, 508.0, 826.0, 826.0, 0.0]])
+    assert torch.equal(head.crop(roi, torch.zeros(1, dtype=torch.long), 64, "border"),
+                       batch.crop(roi, torch.zeros(1, dtype=torch.long), 64, "border"))

@@ -94,6 +94,14 @@ class FrameBatch:
             t = torch.from_numpy(self.frames).to(device, non_blocking=True)
             self._gpu = t.permute(0, 3, 1, 2).float().div_(255.0)
 
+    def head(self, n: int) -> "FrameBatch":
+        """The first `n` frames as a batch of their own, sharing memory (no second upload to the device)."""
+        sub = FrameBatch.__new__(FrameBatch)
+        sub.frames, sub.device = self.frames[:n], self.device
+        sub.n, sub.height, sub.width = min(n, self.n), self.height, self.width
+        sub._gpu = None if self._gpu is None else self._gpu[:n]
+        return sub
+
     def crop(self, rois: torch.Tensor, frame_index: torch.Tensor, size: int, padding_mode: str) -> torch.Tensor:
         """(R,3,size,size) float crops in [0,1] on the device; see `crop` for the conventions."""
         if self._gpu is not None:

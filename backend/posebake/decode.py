@@ -13,7 +13,7 @@ cost of one decoding pass.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -200,8 +200,3 @@ def count_frames(path: str | Path) -> int:
     finally:
         cap.release()
     return n
-
-
-def with_true_count(info: VideoInfo) -> VideoInfo:
-    """`info` with `frame_count` replaced by the decoded count (one decoding pass)."""
-    return replace(info, frame_count=count_frames(info.path))

@@ -201,8 +201,7 @@ class Estimator:
                 raise Cancelled("cancelled")
             images = FrameBatch(frames, self.device)
             if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
-                next_id = self._start_tracks(tracks, FrameBatch(frames[:1], self.device), first - opts.start, opts,
-                                             next_id)
+                next_id = self._start_tracks(tracks, images.head(1), first - opts.start, opts, next_id)
                 since_detect = 0
             lost = self._track_batch(tracks, images, first - opts.start, opts)
             suppress_duplicates(tracks)

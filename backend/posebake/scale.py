@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import PoseBakeError
 from .skeleton import JOINT_INDEX as J
 
 SHOULDER_CHAIN_FRACTION = 0.818 - 0.039  # (shin + thigh + hip-to-shoulder) / standing height
@@ -35,5 +36,6 @@ def height_scale(X: np.ndarray, subject_height: float) -> float:
     """Factor that makes the root-relative skeleton X (T,33,3) `subject_height` metres tall standing."""
     model = standing_height(X)
     if not np.isfinite(model) or model <= 0:
-        raise ValueError("the track has too few measurable bones to estimate its height")
+        raise PoseBakeError("--subject-height: a track has too few measurable bones (hips, knees, ankles, "
+                            "shoulders) to estimate its height")
     return float(subject_height) / model

@@ -27,8 +27,7 @@ class Track:
 
     def predict(self, steps: int) -> np.ndarray:
         """ROIs for the next `steps` frames by constant velocity (size and angle change slowly)."""
-        k = np.arange(1, steps + 1)[:, None] - 1
-        out = self.roi[None, :] + k * self.velocity[None, :]
+        out = self.roi[None, :] + np.arange(steps)[:, None] * self.velocity[None, :]
         out[:, 2:4] = np.maximum(out[:, 2:4], 16.0)
         return out
 
