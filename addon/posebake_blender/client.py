@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 CHUNK = 1024 * 1024
-OPTION_NAMES = ("fov", "focal", "max_people", "start", "end")
+OPTION_NAMES = ("fov", "focal", "max_people", "start", "end", "subject_height")
 
 
 class BackendError(Exception):

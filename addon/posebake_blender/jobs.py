@@ -177,9 +177,10 @@ def _seconds(hms: str | None) -> float | None:
 
 
 def estimate_command(python: str, video: str, dest: str, options: dict[str, Any]) -> list[str]:
-    """`posebake estimate` for the backend's Python (`python -m`, so no console script is needed)."""
+    """`posebake estimate` for the backend's Python (`python -m`, so no console script is needed). Options
+    that are None are left out, so the estimator's own defaults (K from metadata, learned height) apply."""
     cmd = [python, "-m", "posebake.cli", "estimate", video, "-o", dest]
-    for name in ("start", "end", "max_people", "fov", "focal"):
+    for name in ("start", "end", "max_people", "fov", "focal", "subject_height"):
         if options.get(name) is not None:
             cmd += [f"--{name.replace('_', '-')}", str(options[name])]
     return cmd

@@ -35,6 +35,7 @@ class Runner:
     armature: str
     preset: str | None
     options: BakeOptions
+    camera: bool = False
     last: Progress | None = None
 
 
@@ -52,6 +53,20 @@ def options_from(s) -> BakeOptions:
                        frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None)
 
 
+MIN_HEIGHT_M = 0.5  # the backend's lower bound for a standing height; the property's max is 2.5
+
+
+def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:
+    """What the estimate is told besides the frame range: the subject's height and the focal length, each
+    only when set (0 in the panel means unknown, and must not reach the backend as a real value)."""
+    est: dict[str, float | int | None] = {"start": opts.frame_start, "end": opts.frame_end}
+    if s.subject_height > 0:
+        est["subject_height"] = round(float(s.subject_height), 4)
+    if s.focal_px > 0:
+        est["focal"] = round(float(s.focal_px), 3)
+    return est
+
+
 def target_armature(context):
     s = context.scene.posebake
     return s.armature if s.armature is not None else context.active_object
@@ -65,12 +80,21 @@ def make_client(prefs, timeout: float = 30.0) -> BackendClient:
     return BackendClient(prefs.backend_url or None, prefs.token or None, timeout=timeout)
 
 
-def motion_dest(video: str, opts: BakeOptions) -> str:
-    """Where an estimate lands: `//posebake/` beside a saved .blend, else the temp directory."""
+def motion_dest(video: str, opts: BakeOptions, est: dict | None = None) -> str:
+    """Where an estimate lands: `//posebake/` beside a saved .blend, else the temp directory.
+
+    The name carries everything that changes the estimate (frame range, subject height, focal length), so
+    estimates made with other settings sit side by side instead of overwriting each other, and the Motion
+    that "Re-bake" reuses is always the one made with the settings its name shows."""
     base = bpy.path.abspath("//posebake") if bpy.data.filepath else os.path.join(tempfile.gettempdir(), "posebake")
     os.makedirs(base, exist_ok=True)
     stem = os.path.splitext(os.path.basename(video))[0]
     rng = f"_{opts.frame_start}-{opts.frame_end}" if opts.frame_start is not None else ""
+    est = est or {}
+    if est.get("subject_height"):
+        rng += f"_h{est['subject_height']:g}m"
+    if est.get("focal"):
+        rng += f"_f{est['focal']:g}px"
     return os.path.join(base, f"{stem}{rng}.npz")
 
 
@@ -82,12 +106,18 @@ def _redraw() -> None:
                 area.tag_redraw()
 
 
-def _finish_bake(s, obj, motion: str, opts: BakeOptions, preset: str | None) -> str:
-    res = bake_motion(obj, motion, opts, preset)
+def _finish_bake(s, obj, motion: str, opts: BakeOptions, preset: str | None, camera: bool = False) -> str:
+    """Bake (and with `camera`, add the video camera); the panel's DONE message says what was made."""
+    res = bake_motion(obj, motion, opts, preset, camera=camera)
     info = summarize(obj, res)
     s.status, s.progress, s.stage = "DONE", 1.0, "done"
     s.message = (f"baked {info['frames']} frames of person {opts.track} onto {obj.name} as '{info['action']}' "
                  f"(preset {info['preset'] or 'auto'}, frames {info['frame_range'][0]:g}-{info['frame_range'][1]:g})")
+    cam = res.camera_info
+    if cam:
+        s.message += (f"; camera '{cam['camera']}' ({cam['camera_lens']:.1f} mm, "
+                      f"{'keyed' if cam['camera_animated'] else 'static'}, "
+                      f"{'video as background' if cam['camera_background'] else 'source video not found'})")
     return s.message
 
 
@@ -117,7 +147,7 @@ def poll_step() -> float | None:
         s.motion_path = p.result_path or ""
         obj = bpy.data.objects.get(run.armature)
         try:
-            _finish_bake(s, obj, s.motion_path, run.options, run.preset)
+            _finish_bake(s, obj, s.motion_path, run.options, run.preset, run.camera)
         except BakeError as exc:
             s.status, s.message = "ERROR", str(exc)
         except Exception as exc:  # a bug: still end the job visibly instead of leaving it 'running'
@@ -168,22 +198,24 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
                 raise BakeError(f"video not found: {path}")
             if opts.frame_start is not None and opts.frame_end <= opts.frame_start:
                 raise BakeError(f"frame range end ({opts.frame_end}) must be after its start ({opts.frame_start})")
+            if 0 < s.subject_height < MIN_HEIGHT_M:
+                raise BakeError(f"subject height is in metres ({s.subject_height:g} is below {MIN_HEIGHT_M}); "
+                                "set 0 if it is not known")
             if path.lower().endswith(".npz"):
-                msg = _finish_bake(s, obj, path, opts, preset)
+                msg = _finish_bake(s, obj, path, opts, preset, s.camera_from_video)
                 self.report({"INFO"}, msg)
                 return {"FINISHED"}
-            job = self._make_job(context, path, opts)
+            job = self._make_job(context, path, opts, estimate_options(s, opts))
         except (BakeError, BackendError) as exc:
             s.status, s.message = "ERROR", str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        return self._start(context, job, obj.name, preset, opts)
+        return self._start(context, job, obj.name, preset, opts, s.camera_from_video)
 
     @staticmethod
-    def _make_job(context, path: str, opts: BakeOptions) -> ServiceJob | SubprocessJob:
+    def _make_job(context, path: str, opts: BakeOptions, est: dict) -> ServiceJob | SubprocessJob:
         prefs = get_prefs(context)
-        est = {"start": opts.frame_start, "end": opts.frame_end}
-        dest = motion_dest(path, opts)
+        dest = motion_dest(path, opts, est)
         if prefs.mode == "SUBPROCESS":
             python = bpy.path.abspath(prefs.python_path)
             if not os.path.isfile(python):
@@ -203,10 +235,10 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
         return ServiceJob(make_client(prefs), path, dest, est)
 
     @staticmethod
-    def _start(context, job, armature: str, preset: str | None, opts: BakeOptions) -> set[str]:
+    def _start(context, job, armature: str, preset: str | None, opts: BakeOptions, camera: bool) -> set[str]:
         global _RUN
         s = context.scene.posebake
-        _RUN = Runner(job, context.scene.name, armature, preset, opts)
+        _RUN = Runner(job, context.scene.name, armature, preset, opts, camera)
         job.start()
         s.status, s.stage, s.progress, s.eta, s.message = "RUNNING", "starting", 0.0, -1.0, ""
         if not bpy.app.timers.is_registered(poll_step):
@@ -229,7 +261,7 @@ class POSEBAKE_OT_rebake(bpy.types.Operator):
         s = context.scene.posebake
         try:
             self.report({"INFO"}, _finish_bake(s, target_armature(context), bpy.path.abspath(s.motion_path),
-                                               options_from(s), preset_of(s)))
+                                               options_from(s), preset_of(s), s.camera_from_video))
         except BakeError as exc:
             s.status, s.message = "ERROR", str(exc)
             self.report({"ERROR"}, str(exc))

@@ -84,6 +84,20 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
                                   description="Only use part of the video (frame indices, end excluded)")
     frame_start: IntProperty(name="Start", min=0, default=0)
     frame_end: IntProperty(name="End", min=1, default=100)
+    camera_from_video: BoolProperty(name="Camera from video", default=False,
+                                    description="Also add a camera matching the video (lens, image size, fps, "
+                                                "pan) with the video as its background, and make it the scene "
+                                                "camera")
+    # 0 means "not known": the estimator then uses its learned body size / the video's metadata or a default
+    # field of view. Only used when estimating from a video, not for a Motion .npz estimated before. Plain
+    # metres, not subtype DISTANCE: that one follows the scene's unit scale, and a scene in centimetres
+    # would then send 170 for a 1.7 m person.
+    subject_height: FloatProperty(name="Subject height (m)", min=0.0, max=2.5, default=0.0, precision=2, step=1,
+                                  description="The person's standing height in metres, fixes the metric scale "
+                                              "(0: unknown, estimated)")
+    focal_px: FloatProperty(name="Focal (px)", min=0.0, max=100000.0, default=0.0, precision=0, step=100,
+                            description="Camera focal length in pixels (0: unknown, from the video's metadata "
+                                        "or a typical phone field of view)")
     motion_path: StringProperty(name="Motion", subtype="FILE_PATH",
                                 description="Last estimated Motion file (re-bake other people without re-estimating)")
     status: EnumProperty(name="Status", items=[(k, k.title(), "") for k in

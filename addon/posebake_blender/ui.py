@@ -56,6 +56,9 @@ def draw_panel(layout, context) -> None:
         row = box.row(align=True)
         row.prop(s, "frame_start")
         row.prop(s, "frame_end")
+    box.prop(s, "camera_from_video")
+    box.prop(s, "subject_height")
+    box.prop(s, "focal_px")
 
     running = active_runner() is not None
     if running:

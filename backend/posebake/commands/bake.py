@@ -22,6 +22,7 @@ from ..errors import PoseBakeError
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
 BAKE_TIMEOUT = 600.0
+HEIGHT_RANGE_M = (0.5, 2.6)  # as `posebake estimate --subject-height`: checked before minutes of estimation
 
 
 def add_rig_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +38,9 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", type=int, help="first video frame (index)")
     p.add_argument("--end", type=int, help="stop before this video frame (index)")
     p.add_argument("--device", default="auto", help="estimation device: auto, cpu or cuda")
+    p.add_argument("--subject-height", type=float, metavar="M",
+                   help="actor's standing height in metres, fixes the metric scale of estimated videos "
+                        "(not used for a Motion .npz input, which was estimated before)")
     p.add_argument("--timeout", type=float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
 
 
@@ -111,6 +115,10 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise PoseBakeError(f"unsupported rig file {args.rig.name}: use {', '.join(RIG_SUFFIXES)}")
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise PoseBakeError(f"--end ({args.end}) must be greater than --start ({args.start})")
+    height = args.subject_height
+    if height is not None and not HEIGHT_RANGE_M[0] <= height <= HEIGHT_RANGE_M[1]:
+        raise PoseBakeError(f"--subject-height is in metres and must lie in {HEIGHT_RANGE_M[0]}–"
+                            f"{HEIGHT_RANGE_M[1]}, got {height}")
 
 
 def rig_job(args: argparse.Namespace, mode: str) -> dict[str, Any]:
@@ -132,7 +140,8 @@ def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=Non
     check_writable_dir(dest)
     if estimator is None:
         estimator = Estimator(args.device)
-    opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end)
+    opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end,
+                           subject_height=args.subject_height)
     motion = estimator.run(video, opts, progress=progress)
     motion.save(dest)
     return estimator

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created if missing)")
     p.add_argument("--fbx", action="store_true", help="also export NAME.fbx")
     p.add_argument("--glb", action="store_true", help="also export NAME.glb")
+    p.add_argument("--camera", action="store_true",
+                   help="also add a camera matching each video (lens, size, fps, pan, background clip) to NAME.blend")
     add_rig_arguments(p)
     p.set_defaults(func=run)
 
@@ -83,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
                    "output": str((args.output / f"{f.stem}.blend").resolve()),
                    "fbx": str((args.output / f"{f.stem}.fbx").resolve()) if args.fbx else None,
                    "glb": str((args.output / f"{f.stem}.glb").resolve()) if args.glb else None,
-                   "options": bake_options(args)}
+                   "options": bake_options(args), "camera": bool(args.camera)}
             result = run_headless(job, args.timeout)
-            rows.append(Row(f.name, True, time.monotonic() - t0, result["frames"], f"action {result['action']}"))
+            detail = f"action {result['action']}" + (f", camera {result['camera']}" if result.get("camera") else "")
+            rows.append(Row(f.name, True, time.monotonic() - t0, result["frames"], detail))
             print(label + describe(result), flush=True)
         except KeyboardInterrupt:
             raise

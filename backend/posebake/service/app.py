@@ -31,10 +31,12 @@ _SUBMIT_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
         "file": {"type": "string", "format": "binary", "description": "the video"},
         "path": {"type": "string", "description": "a local video inside an allowed root (instead of file)"},
         "fov": {"type": "number"}, "focal": {"type": "number"}, "max_people": {"type": "integer"},
-        "start": {"type": "integer"}, "end": {"type": "integer"}}}},
+        "start": {"type": "integer"}, "end": {"type": "integer"},
+        "subject_height": {"type": "number", "description": "standing height in metres (0.5-2.6)"}}}},
     "application/json": {"schema": {"type": "object", "required": ["path"], "properties": {
         "path": {"type": "string"}, "fov": {"type": "number"}, "focal": {"type": "number"},
-        "max_people": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"}}}},
+        "max_people": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"},
+        "subject_height": {"type": "number"}}}},
 }}}
 
 

@@ -2,7 +2,8 @@
 
 Only the options that make sense per job are accepted; the device and batch size belong to the server.
 An unknown field is an error rather than silently ignored: a typo like `max_poeple` must not quietly run
-with the default.
+with the default. `subject_height` (metres) is accepted in the same range as `posebake estimate
+--subject-height`, so a value typed in centimetres (170) is refused instead of shrinking the person 100x.
 """
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any, Mapping
 
 from ..errors import PoseBakeError
 
-OPTION_TYPES: dict[str, type] = {"fov": float, "focal": float, "max_people": int, "start": int, "end": int}
+OPTION_TYPES: dict[str, type] = {"fov": float, "focal": float, "max_people": int, "start": int, "end": int,
+                                  "subject_height": float}
 MAX_PEOPLE_LIMIT = 16
+HEIGHT_RANGE_M = (0.5, 2.6)  # the CLI's range: a toddler to the tallest people on record
 
 
 class OptionError(PoseBakeError):
@@ -53,6 +56,9 @@ def parse_options(raw: Mapping[str, Any], ignore: tuple[str, ...] = ("path",)) -
         raise OptionError(f"fov must be between 0 and 180 degrees, got {opts['fov']}")
     if "focal" in opts and opts["focal"] <= 0:
         raise OptionError(f"focal must be positive (pixels), got {opts['focal']}")
+    if "subject_height" in opts and not HEIGHT_RANGE_M[0] <= opts["subject_height"] <= HEIGHT_RANGE_M[1]:
+        raise OptionError(f"subject_height is the person's standing height in metres and must lie in "
+                          f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {opts['subject_height']}")
     if "max_people" in opts and not 1 <= opts["max_people"] <= MAX_PEOPLE_LIMIT:
         raise OptionError(f"max_people must be between 1 and {MAX_PEOPLE_LIMIT}, got {opts['max_people']}")
     if opts.get("start", 0) < 0:

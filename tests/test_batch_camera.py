@@ -1,0 +1,103 @@
+"""`posebake batch --camera --subject-height`: every NAME.blend gets the video camera, and estimated videos
+use the given height.
+
+The folder holds one short real clip (estimated, 6 frames, to keep the CPU cost small) and one synthetic
+Motion .npz (baked as is); a bpy child reopens each written .blend and reports its scene camera.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_addon_camera import small_motion
+
+REPO = Path(__file__).resolve().parents[1]
+POSEBAKE = [sys.executable, "-m", "posebake.cli"]
+CLIP = "mmhuman3d_single_person_basketball.mp4"
+
+pytest.importorskip("bpy")
+pytestmark = pytest.mark.bpy
+
+BPY_CHILD = r'''
+import json, os, sys, traceback
+sys.path[:0] = [sys.argv[2] + "/tests"]
+out = {}
+try:
+    import bpy
+    if sys.argv[1] == "rig":      # rig OUT.blend
+        import rigbuilder
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        rigbuilder.build_rig("mixamo", pose="A", seed=1)
+        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[3])
+    else:                         # cameras A.blend B.blend ...
+        for path in sys.argv[3:-1]:
+            bpy.ops.wm.open_mainfile(filepath=path)
+            sc = bpy.context.scene
+            out[os.path.basename(path)] = {
+                "cameras": [o.name for o in sc.objects if o.type == "CAMERA"],
+                "scene_camera": sc.camera.name if sc.camera else None,
+                "resolution": [sc.render.resolution_x, sc.render.resolution_y],
+                "background": [b.source for b in sc.camera.data.background_images] if sc.camera else []}
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(sys.argv[-1], "w") as fh:
+    json.dump(out, fh)
+sys.stdout.flush()
+os._exit(0)
+'''
+
+
+def bpy_child(tmp: Path, *args: str) -> dict:
+    script = tmp / "batch_child.py"
+    script.write_text(BPY_CHILD)
+    result = tmp / f"batch_child_{args[0]}.json"
+    proc = subprocess.run(["timeout", "180", sys.executable, str(script), args[0], str(REPO), *args[1:], str(result)],
+                          capture_output=True, text=True)
+    assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
+    res = json.loads(result.read_text())
+    assert "error" not in res, res["error"]
+    return res
+
+
+def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProcess:
+    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+
+
+def test_batch_camera_and_subject_height(tmp_path: Path, videos: Path, model_files: Path) -> None:
+    bpy_child(tmp_path, "rig", str(tmp_path / "rig.blend"))
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / CLIP).symlink_to(videos / CLIP)
+    small_motion(src / "walker.npz")
+    proc = posebake("batch", src, "--rig", tmp_path / "rig.blend", "-o", out, "--camera", "--subject-height",
+                    "1.64", "--end", "6")
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, text
+    assert "2 baked, 0 failed" in proc.stdout and proc.stdout.count(", camera PoseBake Camera") == 2, text
+    stem = Path(CLIP).stem
+    with np.load(out / f"{stem}.npz") as m:
+        assert np.allclose(m["subject_height"], 1.64)  # the estimate was told the height
+        size = [int(v) for v in m["image_size"]]
+    res = bpy_child(tmp_path, "cameras", str(out / f"{stem}.blend"), str(out / "walker.blend"))
+    clip, walker = res[f"{stem}.blend"], res["walker.blend"]
+    for r in (clip, walker):
+        assert r["cameras"] == ["PoseBake Camera"] and r["scene_camera"] == "PoseBake Camera", res
+    assert clip["resolution"] == size and clip["background"] == ["MOVIE_CLIP"]
+    assert walker["resolution"] == [1280, 720]
+
+
+def test_batch_refuses_a_height_in_centimetres_at_once(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "clip.mp4").write_bytes(b"x")
+    (tmp_path / "rig.blend").write_bytes(b"x")
+    proc = posebake("batch", tmp_path / "in", "--rig", tmp_path / "rig.blend", "-o", tmp_path / "out",
+                    "--subject-height", "170", timeout=120)
+    assert proc.returncode == 2 and "--subject-height is in metres" in proc.stderr, proc.stdout + proc.stderr
+    assert not (tmp_path / "out").exists()
