@@ -34,20 +34,22 @@ def _track(T: int, seed: int = 0) -> np.ndarray:
 
 
 def _reference(model: SmoothNetRefiner, seg: np.ndarray, step: int) -> np.ndarray:
-    """Slow, obvious version: an explicit loop over every window, refine it alone, average per frame."""
+    """Slow, obvious version: an explicit loop over every window, refine it alone, then per frame the mean
+    weighted by the frame's position in each window, w(k) = sin^2(pi (k + 1) / (T + 1)) (Hann, no zeros)."""
     n, T = len(seg), model.window
     idx = reflect_index(n, T) if n < T else None
     x = seg[idx] if n < T else seg
     starts = [0] if n < T else list(window_starts(n, T, step))
     total, count = np.zeros_like(x, dtype=np.float64), np.zeros(len(x))
+    hann = np.sin(np.pi * (np.arange(T) + 1) / (T + 1)) ** 2
     for s in starts:
         w = torch.as_tensor(x[s:s + T])
         root = 0.5 * (w[:, HIPS[0]] + w[:, HIPS[1]])
         rel = (w - root[:, None]).reshape(T, -1)
         with torch.no_grad():
             r, o = model.refine(rel.T[None], root.T[None])
-        total[s:s + T] += (r[0].T.reshape(T, 33, 3) + o[0].T[:, None]).numpy()
-        count[s:s + T] += 1
+        total[s:s + T] += hann[:, None, None] * (r[0].T.reshape(T, 33, 3) + o[0].T[:, None]).numpy()
+        count[s:s + T] += hann
     return (total / count[:, None, None])[:n]
 
 

@@ -33,20 +33,22 @@ class ResidualBlock(nn.Module):
 class SmoothNet(nn.Module):
     """Basic SmoothNet: encode the T-frame signal into `hidden` features, residual blocks, decode to T.
 
-    The decoder's output is added to the input (a global skip), so the network learns the correction;
-    at initialisation it is close to the identity, which made short CPU training runs converge reliably.
+    With `skip`, the decoder's output is added to the input (a global skip), so the network learns the
+    correction and starts close to the identity; without it (the paper's form) the decoder writes the
+    whole sequence as a combination of its learned temporal basis, so input jitter cannot leak through.
     """
 
     def __init__(self, window: int, hidden: int = 512, res_hidden: int = 256, blocks: int = 3,
-                 dropout: float = 0.25) -> None:
+                 dropout: float = 0.25, skip: bool = True) -> None:
         super().__init__()
-        self.window = window
+        self.window, self.skip = window, skip
         self.encoder = nn.Sequential(nn.Linear(window, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout))
         self.blocks = nn.Sequential(*[ResidualBlock(hidden, res_hidden, dropout) for _ in range(blocks)])
         self.decoder = nn.Linear(hidden, window)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.decoder(self.blocks(self.encoder(x)))
+        y = self.decoder(self.blocks(self.encoder(x)))
+        return x + y if self.skip else y
 
 
 class MotionAwareSmoothNet(nn.Module):
@@ -59,9 +61,9 @@ class MotionAwareSmoothNet(nn.Module):
     """
 
     def __init__(self, window: int, hidden: int = 512, res_hidden: int = 256, blocks: int = 3,
-                 dropout: float = 0.25) -> None:
+                 dropout: float = 0.25, skip: bool = True) -> None:
         super().__init__()
-        self.window = window
+        self.window, self.skip = window, skip
 
         def enc(n: int) -> nn.Module:
             return nn.Sequential(nn.Linear(n, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout))
@@ -75,7 +77,8 @@ class MotionAwareSmoothNet(nn.Module):
         vel = x[:, 1:] - x[:, :-1]
         acc = vel[:, 1:] - vel[:, :-1]
         h = torch.cat([self.pos_enc(x), self.vel_enc(vel), self.acc_enc(acc)], dim=1)
-        return x + self.decoder(self.blocks(self.fuse(h)))
+        y = self.decoder(self.blocks(self.fuse(h)))
+        return x + y if self.skip else y
 
 
 VARIANTS = {"basic": SmoothNet, "motion": MotionAwareSmoothNet}
@@ -93,11 +96,13 @@ class SmoothNetRefiner(nn.Module):
     * root: minus the window mean, divided by the window's mean depth (root noise grows with distance).
     """
 
-    def __init__(self, window: int, variant: str = "basic", **kw) -> None:
+    def __init__(self, window: int, variant: str = "basic", skip: bool = True, **kw) -> None:
         super().__init__()
         self.window, self.variant = window, variant
-        self.pose = VARIANTS[variant](window, **kw)
-        self.root = VARIANTS[variant](window, **kw)
+        self.pose = VARIANTS[variant](window, skip=skip, **kw)
+        self.root = VARIANTS[variant](window, skip=skip, **kw)
+        # saved with the weights so a state dict alone says which form it was trained in
+        self.register_buffer("global_skip", torch.tensor(bool(skip)))
 
     def refine(self, rel: torch.Tensor, root: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         W, C, T = rel.shape
@@ -117,7 +122,9 @@ class SmoothNetRefiner(nn.Module):
         hidden, window = first.shape
         res_hidden = state["pose.blocks.0.body.0.weight"].shape[0]
         blocks = len({k.split(".")[2] for k in state if k.startswith("pose.blocks.")})
-        model = SmoothNetRefiner(int(window), variant, hidden=int(hidden), res_hidden=int(res_hidden),
+        state = dict(state)
+        skip = bool(state.setdefault("global_skip", torch.tensor(True)))  # older files: the skip form
+        model = SmoothNetRefiner(int(window), variant, skip=skip, hidden=int(hidden), res_hidden=int(res_hidden),
                                  blocks=blocks)
-        model.load_state_dict({k: v.float() for k, v in state.items()})
+        model.load_state_dict({k: (v if k == "global_skip" else v.float()) for k, v in state.items()})
         return model.eval()

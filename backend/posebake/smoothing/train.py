@@ -34,6 +34,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     dropout: float = 0.1
+    skip: bool = True  # global input->output skip (see smoothnet.SmoothNet)
 
 
 def split_root(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,7 +104,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[SmoothNetRefiner, dict]:
     split = data.load_split()
     train_m = list(split["train"].values())
     val = val_sequences(split["val"], profile)
-    model = SmoothNetRefiner(cfg.window, cfg.variant, dropout=cfg.dropout)
+    model = SmoothNetRefiner(cfg.window, cfg.variant, skip=cfg.skip, dropout=cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * 0.02)
     t0, running = time.time(), []
@@ -133,5 +134,5 @@ def train(cfg: TrainConfig, log=print) -> tuple[SmoothNetRefiner, dict]:
 def save_weights(model: SmoothNetRefiner, path: Path) -> Path:
     """float16 state dict: half the size, and the rounding (1e-3 relative) is far below the noise."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() for k, v in model.state_dict().items()}, path)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
     return path

