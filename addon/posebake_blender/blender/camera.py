@@ -125,17 +125,36 @@ def _background(cam_obj, mf: MotionFile, scene_start: float, video_first: int) -
     return True
 
 
+#: Custom property naming the armature a PoseBake camera was made for (re-bakes replace that camera).
+CAMERA_FOR = "posebake_camera_for"
+
+
+def _remove_previous(obj) -> None:
+    """Delete the camera an earlier bake made for `obj`, so re-baking does not pile up cameras. Only objects
+    PoseBake tagged are touched; their Action and camera data go too when nothing else uses them."""
+    for old in [o for o in bpy.data.objects if o.type == "CAMERA" and o.get(CAMERA_FOR) == obj.name]:
+        data = old.data
+        action = old.animation_data.action if old.animation_data else None
+        bpy.data.objects.remove(old)
+        if data is not None and data.users == 0:
+            bpy.data.cameras.remove(data)
+        if action is not None and action.users == 0:
+            bpy.data.actions.remove(action)
+
+
 def create_camera(obj, mf: MotionFile, opts: BakeOptions, result: BakeResult,
                   name: str = "PoseBake Camera") -> dict:
-    """Add the video camera for a finished bake of `obj`, make it the scene camera, set render size and
-    rate to the video's; returns plain facts for the CLI result."""
+    """Add the video camera for a finished bake of `obj` (replacing the one an earlier bake made for it),
+    make it the scene camera, set render size and rate to the video's; returns plain facts for the CLI."""
     scene = bpy.context.scene
     centres, rots = camera_world_path(mf, opts, result, np.array(obj.matrix_world))
+    _remove_previous(obj)
     data = bpy.data.cameras.new(name)
     set_intrinsics(data, mf.K, mf.image_size)
     data.clip_start = 0.01
     data.clip_end = max(1000.0, float(np.linalg.norm(centres[0] - np.array(obj.matrix_world.translation))) * 10)
     cam_obj = bpy.data.objects.new(name, data)
+    cam_obj[CAMERA_FOR] = obj.name
     scene.collection.objects.link(cam_obj)
     f0, f1 = result.frame_range
     frames = np.linspace(f0, f1, len(centres)) if len(centres) > 1 else np.array([f0])
