@@ -42,6 +42,7 @@ bench: models
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/estimate.py
 	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/scale_camera.py
 
 clean-venv:
 	rm -rf $(VENV)
