@@ -16,6 +16,17 @@ from .errors import PoseBakeError
 from .skeleton import JOINT_INDEX as J
 
 SHOULDER_CHAIN_FRACTION = 0.818 - 0.039  # (shin + thigh + hip-to-shoulder) / standing height
+#: Accepted standing heights, metres: a small child to the tallest people on record. Everything that takes a
+#: height (CLI, bake/batch, the HTTP service) checks it here, so a value typed in centimetres (170) is refused
+#: before minutes of estimation instead of shrinking the person a hundredfold.
+HEIGHT_RANGE_M = (0.5, 2.6)
+
+
+def check_height(height: float | None, name: str = "--subject-height") -> None:
+    """Raise a PoseBakeError naming `name` unless `height` is None or a plausible height in metres."""
+    if height is not None and not HEIGHT_RANGE_M[0] <= height <= HEIGHT_RANGE_M[1]:
+        raise PoseBakeError(f"{name} is in metres (the standing height) and must lie in "
+                            f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {height}")
 
 
 def _median_length(X: np.ndarray, a: str | tuple[str, str], b: str | tuple[str, str]) -> float:

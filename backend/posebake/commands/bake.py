@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import PoseBakeError
+from ..scale import check_height
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
 BAKE_TIMEOUT = 600.0
-HEIGHT_RANGE_M = (0.5, 2.6)  # as `posebake estimate --subject-height`: checked before minutes of estimation
 
 
 def add_rig_arguments(p: argparse.ArgumentParser) -> None:
@@ -115,10 +115,7 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise PoseBakeError(f"unsupported rig file {args.rig.name}: use {', '.join(RIG_SUFFIXES)}")
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise PoseBakeError(f"--end ({args.end}) must be greater than --start ({args.start})")
-    height = args.subject_height
-    if height is not None and not HEIGHT_RANGE_M[0] <= height <= HEIGHT_RANGE_M[1]:
-        raise PoseBakeError(f"--subject-height is in metres and must lie in {HEIGHT_RANGE_M[0]}–"
-                            f"{HEIGHT_RANGE_M[1]}, got {height}")
+    check_height(args.subject_height)  # before minutes of estimation
 
 
 def rig_job(args: argparse.Namespace, mode: str) -> dict[str, Any]:

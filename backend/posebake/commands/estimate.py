@@ -32,11 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import check_writable_dir
     from ..errors import PoseBakeError
     from ..estimate import EstimateOptions, Estimator
+    from ..scale import check_height
 
     if args.output.suffix != ".npz":
         raise PoseBakeError(f"the Motion file must end in .npz, got {args.output}")
-    if args.subject_height is not None and not 0.5 <= args.subject_height <= 2.6:
-        raise PoseBakeError(f"--subject-height is in metres and must lie in 0.5–2.6, got {args.subject_height}")
+    check_height(args.subject_height)
     if args.max_people < 1:
         raise PoseBakeError("--max-people must be at least 1")
     check_writable_dir(args.output)  # fail before minutes of work, not after

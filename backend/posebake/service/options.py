@@ -11,11 +11,11 @@ import math
 from typing import Any, Mapping
 
 from ..errors import PoseBakeError
+from ..scale import check_height
 
 OPTION_TYPES: dict[str, type] = {"fov": float, "focal": float, "max_people": int, "start": int, "end": int,
                                   "subject_height": float}
 MAX_PEOPLE_LIMIT = 16
-HEIGHT_RANGE_M = (0.5, 2.6)  # the CLI's range: a toddler to the tallest people on record
 
 
 class OptionError(PoseBakeError):
@@ -56,9 +56,10 @@ def parse_options(raw: Mapping[str, Any], ignore: tuple[str, ...] = ("path",)) -
         raise OptionError(f"fov must be between 0 and 180 degrees, got {opts['fov']}")
     if "focal" in opts and opts["focal"] <= 0:
         raise OptionError(f"focal must be positive (pixels), got {opts['focal']}")
-    if "subject_height" in opts and not HEIGHT_RANGE_M[0] <= opts["subject_height"] <= HEIGHT_RANGE_M[1]:
-        raise OptionError(f"subject_height is the person's standing height in metres and must lie in "
-                          f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {opts['subject_height']}")
+    try:
+        check_height(opts.get("subject_height"), "subject_height")
+    except PoseBakeError as exc:
+        raise OptionError(str(exc)) from None
     if "max_people" in opts and not 1 <= opts["max_people"] <= MAX_PEOPLE_LIMIT:
         raise OptionError(f"max_people must be between 1 and {MAX_PEOPLE_LIMIT}, got {opts['max_people']}")
     if opts.get("start", 0) < 0:
