@@ -104,6 +104,24 @@ def test_filters_reduce_error_on_noisy_sinusoid(name: str) -> None:
     assert err(out) < 0.75 * err(noisy)
 
 
+@pytest.mark.parametrize("lag1", [0.489, 0.7, None])
+def test_sampled_fast_noise_has_the_measured_spread_and_autocorrelation(lag1: float | None) -> None:
+    """High-passed like the measured errors (noise.measure_profile), the sampled fast noise must have the
+    measured spread and lag-1 autocorrelation; without a measured value it is white (negative after the
+    high-pass), so the check can tell the two apart."""
+    from scipy.ndimage import gaussian_filter1d
+
+    from posebake.smoothing.noise import SPLIT_SIGMA, _fast_noise
+
+    x = _fast_noise(np.random.default_rng(0), (64, 600, 3), lag1)
+    hp = x - gaussian_filter1d(x, SPLIT_SIGMA, axis=1, mode="wrap")
+    r = float((hp[:, 1:] * hp[:, :-1]).sum() / (hp * hp).sum())
+    if lag1 is None:
+        assert r < -0.1 and abs(x.std() - 1) < 0.02
+    else:
+        assert abs(r - lag1) < 0.02 and abs(hp.std() - 1) < 0.03, (r, hp.std())
+
+
 def test_shipped_weights_reduce_jitter_on_real_cmu_motion() -> None:
     """Held-out CMU motion (131_02, never trained on), PoseBake-shaped noise: the shipped T=32 model must
     cut the acceleration error by at least half and not worsen the root-relative position error."""

@@ -7,7 +7,9 @@ estimator output (rawcache.py) with the ground truth and splits the error into:
 * bias: the per-clip mean offset of each joint (anatomical landmark vs skeleton joint centre, root scale
   error). It is constant in time, so no temporal filter can or should remove it: it is NOT injected;
 * slow drift: the error low-passed with a Gaussian (sigma `SPLIT_SIGMA` frames);
-* fast jitter: the rest, per joint and camera axis (depth is the largest, as expected for monocular);
+* fast jitter: the rest, per joint and camera axis (depth is the largest, as expected for monocular),
+  and its lag-1 autocorrelation: a landmark error lasts a few frames (consecutive frames look alike to
+  the network), so it is not white; the sampler colours white noise to match it (`colour_sigma`);
 * bursts: frames whose fast error energy exceeds `BURST_FACTOR` x the clip median (hard frames: occlusion,
   motion blur, a left/right confusion), as a rate and an amplitude ratio.
 
@@ -18,6 +20,7 @@ a fixed pixel error into a depth error proportional to distance. The profile is 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,7 @@ def measure_profile() -> dict:
     from .rawcache import raw_for_gt_clips
 
     fast = {g: [] for g in GROUPS}
+    lag1, energy = 0.0, 0.0
     slow = {g: [] for g in GROUPS}
     energy_ratio, root_fast, root_slow, clips = [], [], [], []
     for name, motion, gt in raw_for_gt_clips():
@@ -57,6 +61,7 @@ def measure_profile() -> dict:
         rel -= rel.mean(axis=0)  # bias removed
         s = gaussian_filter1d(rel, SPLIT_SIGMA, axis=0, mode="nearest")
         f = rel - s
+        lag1, energy = lag1 + float((f[1:] * f[:-1]).sum()), energy + float((f * f).sum())
         for j, jn in enumerate(EVAL_JOINTS):
             fast[_group_of(jn)].append(f[:, j])
             slow[_group_of(jn)].append(s[:, j])
@@ -76,6 +81,7 @@ def measure_profile() -> dict:
         "clips": clips,
         "split_sigma_frames": SPLIT_SIGMA,
         "fast_std_m": {g: std(fast[g]) for g in GROUPS},  # per camera axis x, y, z
+        "fast_lag1_autocorr": round(lag1 / energy, 3),
         "slow_std_m": {g: std(slow[g]) for g in GROUPS},
         "burst_rate": round(float(hard.mean()), 4),
         # rms amplitude of a hard frame relative to an ordinary one
@@ -83,6 +89,43 @@ def measure_profile() -> dict:
         "root_fast_std_rel": std(root_fast),  # fraction of camera distance, per axis
         "root_slow_std_rel": std(root_slow),
     }
+
+
+def _highpass_kernel(sigma_c: float, n: int = 257) -> np.ndarray:
+    """Impulse response of: colour white noise with a Gaussian of `sigma_c` frames, then high-pass it the
+    way `measure_profile` splits fast from slow (minus a Gaussian of SPLIT_SIGMA)."""
+    d = np.zeros(n)
+    d[n // 2] = 1.0
+    g = gaussian_filter1d(d, sigma_c, mode="constant") if sigma_c > 0 else d
+    return g - gaussian_filter1d(g, SPLIT_SIGMA, mode="constant")
+
+
+@lru_cache(maxsize=16)
+def colour_sigma(lag1: float) -> float:
+    """Gaussian colouring (frames) whose noise, high-passed like the measured errors, has lag-1
+    autocorrelation `lag1`; 0 (white) when the target is at or below white noise's own value."""
+    def r(sc: float) -> float:
+        k = _highpass_kernel(sc)
+        return float((k[1:] * k[:-1]).sum() / (k * k).sum())
+    lo, hi = 0.0, SPLIT_SIGMA
+    if lag1 <= r(lo):
+        return 0.0
+    for _ in range(40):  # r grows monotonically with the colouring width: bisect
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if r(mid) < lag1 else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+def _fast_noise(rng: np.random.Generator, shape: tuple[int, ...], lag1: float | None) -> np.ndarray:
+    """Unit fast noise along axis 1: white, or coloured to lag-1 autocorrelation `lag1` and scaled so that
+    its high-passed part has unit spread, like the measured `fast_std_m` (which is a high-passed spread)."""
+    white = rng.standard_normal(shape)
+    if lag1 is None:
+        return white
+    sc = colour_sigma(lag1)
+    k = _highpass_kernel(sc)
+    coloured = gaussian_filter1d(white, sc, axis=1, mode="wrap") if sc > 0 else white
+    return coloured / np.sqrt((k * k).sum())
 
 
 def load_profile() -> dict:
@@ -102,7 +145,8 @@ def sample_noise(rng: np.random.Generator, shape: tuple[int, int], groups: list[
     scale = rng.uniform(0.5, 1.5, size=(B, 1, 1, 1)) * level
     f_std = np.array([profile["fast_std_m"][g] for g in groups])[None, None]  # (1,1,J,3)
     s_std = np.array([profile["slow_std_m"][g] for g in groups])[None, None]
-    fast = rng.standard_normal((B, T, J, 3)) * f_std
+    lag1 = profile.get("fast_lag1_autocorr")  # absent: white fast noise (the first shipped recipe)
+    fast = _fast_noise(rng, (B, T, J, 3), lag1) * f_std
     burst = rng.random((B, T)) < profile["burst_rate"]
     burst |= np.roll(burst, 1, axis=1) & (rng.random((B, T)) < 0.5)  # some bursts last 2+ frames
     gain = np.where(burst, profile["burst_gain"] * rng.uniform(0.7, 1.5, size=(B, T)), 1.0)
@@ -112,7 +156,7 @@ def sample_noise(rng: np.random.Generator, shape: tuple[int, int], groups: list[
     slow = slow / (slow.std(axis=1, keepdims=True) + 1e-9) * s_std
     rel = (fast + slow) * scale
     d = depth[:, None, None]
-    r_fast = rng.standard_normal((B, T, 3)) * np.array(profile["root_fast_std_rel"]) * d
+    r_fast = _fast_noise(rng, (B, T, 3), lag1) * np.array(profile["root_fast_std_rel"]) * d
     r_fast *= gain[:, :, None]
     r_slow = gaussian_filter1d(rng.standard_normal((B, T + 32, 3)), sigma, axis=1, mode="wrap")[:, 16:-16]
     r_slow = r_slow / (r_slow.std(axis=1, keepdims=True) + 1e-9) * np.array(profile["root_slow_std_rel"]) * d

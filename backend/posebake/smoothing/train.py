@@ -35,6 +35,7 @@ class TrainConfig:
     threads: int = 1
     dropout: float = 0.1
     skip: bool = True  # global input->output skip (see smoothnet.SmoothNet)
+    white_noise: bool = False  # ignore the measured autocorrelation: white fast noise (the first recipe)
 
 
 def split_root(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,6 +102,8 @@ def train(cfg: TrainConfig, log=print) -> tuple[SmoothNetRefiner, dict]:
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     profile = load_profile()
+    if cfg.white_noise:
+        profile.pop("fast_lag1_autocorr", None)
     split = data.load_split()
     train_m = list(split["train"].values())
     val = val_sequences(split["val"], profile)
