@@ -34,8 +34,11 @@ from posebake.smoothing import filters  # noqa: E402
 from posebake.smoothing.rawcache import cache_dir, raw_for_gt_clips, raw_motion  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-COLS = (("mpjpe_mm", ".1f"), ("pa_mpjpe_mm", ".1f"), ("accel_error_mm", ".1f"), ("root_error_mm", ".0f"),
+COLS = (("mpjpe_mm", ".1f"), ("pa_mpjpe_mm", ".1f"), ("accel_error_mm", ".2f"), ("root_error_mm", ".0f"),
         ("bone_cv", ".3f"))
+
+
+EXTRA: list[tuple[str, Path]] = []  # (label, weights) from --extra: ablations that are not shipped
 
 
 def methods() -> list[tuple[str, str, int]]:
@@ -43,7 +46,24 @@ def methods() -> list[tuple[str, str, int]]:
     out = [("raw", "none", 32), ("one-euro", "oneeuro", 32), ("Savitzky-Golay", "savgol", 32),
            ("Gaussian", "gaussian", 32)]
     out += [(f"SmoothNet T={w}", "smoothnet", w) for w in (16, 32, 64) if weights_path(w).is_file()]
+    out += [(label, f"weights:{path}", 0) for label, path in EXTRA]
     return out
+
+
+def smoothed(motion, method: str, window: int):
+    """`smooth_motion`, or for an --extra row the refiner in that weights file, over every track."""
+    if not method.startswith("weights:"):
+        return smooth_motion(motion, method, window=window)
+    import torch
+    from dataclasses import replace
+
+    from posebake.smoothing import HIPS
+    from posebake.smoothing.smoothnet import SmoothNetRefiner
+    from posebake.smoothing.windows import refine_track
+
+    model = SmoothNetRefiner.from_state_dict(torch.load(method[len("weights:"):], weights_only=True))
+    j = np.stack([refine_track(model, motion.joints_cam[p], HIPS) for p in range(motion.num_tracks)])
+    return replace(motion, joints_cam=j)
 
 
 def fmt(v: float, spec: str) -> str:
@@ -53,7 +73,7 @@ def fmt(v: float, spec: str) -> str:
 def gt_section(clips) -> tuple[str, dict[str, dict[str, float]]]:
     rows, means = [], {}
     for label, method, w in methods():
-        per = [evaluate(smooth_motion(m, method, window=w), gt) for _, m, gt in clips]
+        per = [evaluate(smoothed(m, method, w), gt) for _, m, gt in clips]
         for (name, _, _), r in zip(clips, per):
             rows.append(f"| {name} | {label} | " + " | ".join(fmt(r[c], s) for c, s in COLS) + " |")
         means[label] = {c: float(np.mean([r[c] for r in per])) for c, _ in COLS}
@@ -101,7 +121,7 @@ def runner_section() -> str:
     acc_raw, cv_raw = joint_accel(raw.joints_cam[0].astype(np.float64)), metrics.bone_length_cv(rj, EVAL_BONES)
     rows = []
     for label, method, w in methods():
-        m = smooth_motion(raw, method, window=w)
+        m = smoothed(raw, method, w)
         j = m.joints_cam[0].astype(np.float64)
         acc = joint_accel(j)
         cv = metrics.bone_length_cv(pred_joints(j), EVAL_BONES)
@@ -187,7 +207,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "smoothing.md")
     ap.add_argument("--notes", type=Path, help="markdown appended verbatim (hand-written analysis)")
+    ap.add_argument("--extra", action="append", default=[], metavar="LABEL=WEIGHTS",
+                    help="also score this (unshipped) SmoothNet weights file, e.g. an ablation")
     args = ap.parse_args()
+    for item in args.extra:
+        label, _, path = item.rpartition("=")  # labels may contain "=" (T=32), paths here do not
+        EXTRA.append((label, Path(path)))
     import torch
     torch.set_num_threads(1)
     header = machine_header("cpu")

@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (the default shares the machine)")
-    p.add_argument("--no-skip", action="store_true",
-                   help="decode the whole window (the paper's form) instead of a correction added to the input")
+    p.add_argument("--global-skip", action="store_true",
+                   help="add the decoder's output to the input (the first shipped recipe) instead of decoding the "
+                        "whole window (the paper's form, default)")
     p.add_argument("--white-noise", action="store_true",
                    help="white fast noise instead of noise coloured like the measured errors (first recipe)")
     p.add_argument("-o", "--output", type=Path, required=True, help="weights file (.pt, float16 state dict)")
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ..smoothing.train import TrainConfig, save_weights, train
 
     cfg = TrainConfig(window=args.window, variant=args.variant, steps=args.steps, batch=args.batch, lr=args.lr,
-                      seed=args.seed, threads=args.threads, skip=not args.no_skip, white_noise=args.white_noise)
+                      seed=args.seed, threads=args.threads, skip=args.global_skip, white_noise=args.white_noise)
     model, record = train(cfg, log=lambda s: print(s, flush=True))
     save_weights(model, args.output)
     record["output"] = str(args.output)

@@ -22,12 +22,12 @@ from .windows import segments
 
 # Tuned with `python -m posebake.smoothing.filters` (see tune); the grid and the scores are in
 # bench/results/smoothing.md.
-ONEEURO_MIN_CUTOFF = 4.0  # Hz
+ONEEURO_MIN_CUTOFF = 3.0  # Hz
 ONEEURO_BETA = 0.0  # 1/m; the grid's best: speed-adaptive cutoffs (beta > 0) let the bursts through
 
 ONEEURO_D_CUTOFF = 1.0  # Hz, for the speed estimate (the paper's usual value, not tuned)
-SAVGOL_WINDOW = 11  # frames
-SAVGOL_ORDER = 1  # order 1 on 11 frames: a local line (the grid preferred it to quadratics)
+SAVGOL_WINDOW = 15  # frames
+SAVGOL_ORDER = 1  # order 1 on 15 frames: a local line (the grid preferred it to quadratics)
 GAUSSIAN_SIGMA = 4.0  # frames
 
 

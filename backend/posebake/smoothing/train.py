@@ -1,6 +1,6 @@
 """Train a SmoothNet refiner on CMU motion with PoseBake-shaped noise (CPU, minutes).
 
-    posebake train-smoothnet --window 32 --steps 3000 --seed 0 -o backend/posebake/data/smoothnet_T32.pt
+    posebake train-smoothnet --window 32 --variant motion --steps 3000 --seed 0 -o backend/posebake/data/smoothnet_T32.pt
 
 Data: data.py (CMU mocap, random cameras 3-8 m, mirroring, speed changes, GT-clip motions excluded,
 whole motions held out for validation). Noise: noise.py (statistics measured on PoseBake's raw output).
@@ -34,7 +34,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     dropout: float = 0.1
-    skip: bool = True  # global input->output skip (see smoothnet.SmoothNet)
+    skip: bool = False  # global input->output skip (see smoothnet.SmoothNet); the first shipped recipe had it
     white_noise: bool = False  # ignore the measured autocorrelation: white fast noise (the first recipe)
 
 
