@@ -10,16 +10,13 @@ camera (doubled focal length, or shifted sideways) must be far worse, so the che
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-POSEBAKE = [sys.executable, "-m", "posebake.cli"]
+from tests.bpychild import posebake, run_bpy_child
+
 RUNNER = "phalp_running_woman.mp4"  # the camera pans after her: exercises the keyed camera rotation
 CLIP = "mmhuman3d_single_person_basketball.mp4"
 
@@ -88,20 +85,7 @@ os._exit(0)
 
 
 def bpy_child(tmp: Path, *args: str) -> dict:
-    script = tmp / "camera_child.py"
-    script.write_text(BPY_CHILD)
-    result = tmp / f"camera_child_{args[0]}.json"
-    proc = subprocess.run(["timeout", "180", sys.executable, str(script), args[0], str(REPO), *args[1:], str(result)],
-                          capture_output=True, text=True)
-    assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    res = json.loads(result.read_text())
-    assert "error" not in res, res["error"]
-    return res
-
-
-def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProcess:
-    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    return run_bpy_child(tmp, BPY_CHILD, "camera_child", *args)
 
 
 def _errors(uv: list, want: np.ndarray) -> np.ndarray:

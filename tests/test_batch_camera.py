@@ -6,19 +6,14 @@ Motion .npz (baked as is); a bpy child reopens each written .blend and reports i
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.bpychild import posebake, run_bpy_child
 from tests.test_addon_camera import small_motion
 
-REPO = Path(__file__).resolve().parents[1]
-POSEBAKE = [sys.executable, "-m", "posebake.cli"]
 CLIP = "mmhuman3d_single_person_basketball.mp4"
 
 pytest.importorskip("bpy")
@@ -54,20 +49,7 @@ os._exit(0)
 
 
 def bpy_child(tmp: Path, *args: str) -> dict:
-    script = tmp / "batch_child.py"
-    script.write_text(BPY_CHILD)
-    result = tmp / f"batch_child_{args[0]}.json"
-    proc = subprocess.run(["timeout", "180", sys.executable, str(script), args[0], str(REPO), *args[1:], str(result)],
-                          capture_output=True, text=True)
-    assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    res = json.loads(result.read_text())
-    assert "error" not in res, res["error"]
-    return res
-
-
-def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProcess:
-    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    return run_bpy_child(tmp, BPY_CHILD, "batch_child", *args)
 
 
 def test_batch_camera_and_subject_height(tmp_path: Path, videos: Path, model_files: Path) -> None:
