@@ -1,6 +1,6 @@
 """Benchmark: temporal smoothing (SmoothNet vs tuned classical filters) on PoseBake's raw output.
 
-    python bench/smoothing.py [--out bench/results/smoothing.md]
+    python bench/smoothing.py [--out bench/results/smoothing.md] [--notes NOTES.md] [--extra LABEL=WEIGHTS ...]
 
 1. Rendered ground-truth clips (whose CMU motions were never trained on): raw, each tuned filter and each
    trained SmoothNet window, scored with `posebake.eval.report.evaluate` (MPJPE, PA-MPJPE, acceleration
