@@ -39,7 +39,8 @@ def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Pat
     cache.mkdir(parents=True, exist_ok=True)
     st = video.stat()
     key = {"video": str(video.resolve()), "size": st.st_size, "mtime": int(st.st_mtime),
-           "focal": None if focal is None else round(float(focal), 3)}
+           "focal": None if focal is None else round(float(focal), 3),
+           "depth_limit": True}  # the foreshortening limit changed the roots (a cache from before is stale)
     npz, meta = cache / f"{video.stem}.npz", cache / f"{video.stem}.json"
     if npz.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
         cached = Motion.load(npz)
@@ -48,7 +49,8 @@ def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Pat
     from ..estimate import EstimateOptions, Estimator  # torch + models only when really needed
 
     # smooth="none": estimate now smooths by default, and these must be the raw pipeline's output
-    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1, smooth="none"))
+    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
+                                                       depth_limit=True))
     motion.save(npz)
     meta.write_text(json.dumps(key))
     return motion
