@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "whole window (the paper's form, default)")
     p.add_argument("--white-noise", action="store_true",
                    help="white fast noise instead of noise coloured like the measured errors (first recipe)")
+    p.add_argument("--short-frac", type=float, default=0.0,
+                   help="share of training windows cut short and reflect-padded like short tracks at inference")
     p.add_argument("-o", "--output", type=Path, required=True, help="weights file (.pt, float16 state dict)")
     p.add_argument("--record", type=Path, help="also write the training record (config, splits, val) as JSON")
     p.set_defaults(func=run)
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from ..smoothing.train import TrainConfig, save_weights, train
 
     cfg = TrainConfig(window=args.window, variant=args.variant, steps=args.steps, batch=args.batch, lr=args.lr,
-                      seed=args.seed, threads=args.threads, skip=args.global_skip, white_noise=args.white_noise)
+                      seed=args.seed, threads=args.threads, skip=args.global_skip, white_noise=args.white_noise,
+                      short_frac=args.short_frac)
     model, record = train(cfg, log=lambda s: print(s, flush=True))
     save_weights(model, args.output)
     record["output"] = str(args.output)
