@@ -169,3 +169,30 @@ def test_unknown_method() -> None:
 
     with pytest.raises(PoseBakeError):
         smooth_motion(_motion(), "kalman")
+
+
+def test_short_training_windows_are_padded_like_inference() -> None:
+    """pad_short cuts windows to n < T frames and reflect-pads them exactly as refine_segment pads a short
+    segment, and the masked loss ignores whatever the model outputs on the padding."""
+    from posebake.smoothing.train import _l1_with_accel, pad_short
+    from posebake.smoothing.windows import reflect_index
+
+    rng = np.random.default_rng(0)
+    clean = rng.normal(size=(16, 24, 15, 3)).astype(np.float32)
+    noisy = clean + rng.normal(0, 0.05, clean.shape).astype(np.float32)
+    c, n, mask = pad_short(np.random.default_rng(1), clean, noisy, frac=1.0)
+    for b in range(len(c)):
+        k = int(mask[b].sum())
+        assert 2 <= k < 24 and mask[b, :k].all()
+        np.testing.assert_array_equal(c[b], clean[b, reflect_index(k, 24)])
+        np.testing.assert_array_equal(n[b], noisy[b, reflect_index(k, 24)])
+    c0, _, mask0 = pad_short(np.random.default_rng(1), clean, noisy, frac=0.0)
+    assert mask0.all() and np.array_equal(c0, clean)
+
+    pred, target = torch.randn(4, 6, 24), torch.randn(4, 6, 24)
+    m = torch.zeros(4, 24, dtype=torch.bool)
+    m[:, :10] = True
+    changed = pred.clone()
+    changed[..., 10:] += 100.0  # garbage on the padding only
+    assert torch.isclose(_l1_with_accel(pred, target, m), _l1_with_accel(changed, target, m))
+    assert not torch.isclose(_l1_with_accel(pred, target), _l1_with_accel(changed, target))

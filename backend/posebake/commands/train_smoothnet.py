@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="white fast noise instead of noise coloured like the measured errors (first recipe)")
     p.add_argument("--short-frac", type=float, default=0.0,
                    help="share of training windows cut short and reflect-padded like short tracks at inference")
+    p.add_argument("--noise-profile", type=Path,
+                   help="noise profile JSON from `python -m posebake.smoothing.noise OUT.json` (default: the shipped one)")
     p.add_argument("-o", "--output", type=Path, required=True, help="weights file (.pt, float16 state dict)")
     p.add_argument("--record", type=Path, help="also write the training record (config, splits, val) as JSON")
     p.set_defaults(func=run)
@@ -32,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(window=args.window, variant=args.variant, steps=args.steps, batch=args.batch, lr=args.lr,
                       seed=args.seed, threads=args.threads, skip=args.global_skip, white_noise=args.white_noise,
-                      short_frac=args.short_frac)
+                      short_frac=args.short_frac,
+                      noise_profile=str(args.noise_profile) if args.noise_profile else None)
     model, record = train(cfg, log=lambda s: print(s, flush=True))
     save_weights(model, args.output)
     record["output"] = str(args.output)

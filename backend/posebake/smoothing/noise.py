@@ -128,8 +128,9 @@ def _fast_noise(rng: np.random.Generator, shape: tuple[int, ...], lag1: float | 
     return coloured / np.sqrt((k * k).sum())
 
 
-def load_profile() -> dict:
-    return json.loads(PROFILE_PATH.read_text())
+def load_profile(path: Path | None = None) -> dict:
+    """The shipped profile (the one the shipped weights were trained with), or another measured one."""
+    return json.loads((path or PROFILE_PATH).read_text())
 
 
 def sample_noise(rng: np.random.Generator, shape: tuple[int, int], groups: list[str], depth: np.ndarray,
@@ -164,7 +165,10 @@ def sample_noise(rng: np.random.Generator, shape: tuple[int, int], groups: list[
     return rel.astype(np.float32), root.astype(np.float32)
 
 
-if __name__ == "__main__":  # python -m posebake.smoothing.noise: re-measure and rewrite the profile
+if __name__ == "__main__":  # python -m posebake.smoothing.noise [OUT.json]: re-measure (default: rewrite the shipped one)
+    import sys
+
     prof = measure_profile()
-    PROFILE_PATH.write_text(json.dumps(prof, indent=1) + "\n")
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else PROFILE_PATH
+    out.write_text(json.dumps(prof, indent=1) + "\n")
     print(json.dumps(prof, indent=1))

@@ -3,11 +3,14 @@
 Both the noise model (noise.py measures PoseBake's real error statistics against rendered ground truth)
 and bench/smoothing.py need the raw pipeline's output on the same clips. Running the estimator costs
 seconds per frame on a loaded CPU, so each clip is estimated once and the Motion is kept under
-``bench/.work/smoothing/`` (git-ignored); the key includes the video's size and mtime so a re-rendered clip
-is estimated again instead of silently reusing a stale result.
+``bench/.work/smoothing/`` (git-ignored). The key includes the video's size and mtime, so a re-rendered
+clip is estimated again, and a fingerprint of the estimator's source, so a changed pipeline is too: a
+cache keyed on the video alone once served raw estimates several pipeline changes old, and the smoothing
+table built on it was off by 2 mm/f² of raw acceleration error.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,6 +22,16 @@ from ..paths import repo_root
 
 def cache_dir() -> Path:
     return repo_root() / "bench" / ".work" / "smoothing"
+
+
+def pipeline_fingerprint() -> str:
+    """sha256 (16 hex) of the source of every module that shapes a raw estimate: the package's top-level
+    modules and its tflite importer and model code (not smoothing, commands, service or eval)."""
+    pkg = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted([*pkg.glob("*.py"), *pkg.glob("tflite/*.py"), *pkg.glob("models/*.py")]):
+        h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def gt_clips(clips_dir: Path | None = None) -> list[tuple[str, Path, Path]]:
@@ -40,7 +53,7 @@ def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Pat
     st = video.stat()
     key = {"video": str(video.resolve()), "size": st.st_size, "mtime": int(st.st_mtime),
            "focal": None if focal is None else round(float(focal), 3),
-           "depth_limit": True}  # the foreshortening limit changed the roots (a cache from before is stale)
+           "pipeline": pipeline_fingerprint()}
     npz, meta = cache / f"{video.stem}.npz", cache / f"{video.stem}.json"
     if npz.is_file() and meta.is_file() and json.loads(meta.read_text()) == key:
         cached = Motion.load(npz)
@@ -49,8 +62,7 @@ def raw_motion(video: Path, focal: float | None, device: str = "cpu", cache: Pat
     from ..estimate import EstimateOptions, Estimator  # torch + models only when really needed
 
     # smooth="none": estimate now smooths by default, and these must be the raw pipeline's output
-    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
-                                                       depth_limit=True))
+    motion = Estimator(device).run(video, EstimateOptions(focal=focal, max_people=1, smooth="none"))
     motion.save(npz)
     meta.write_text(json.dumps(key))
     return motion

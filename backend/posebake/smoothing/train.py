@@ -37,6 +37,7 @@ class TrainConfig:
     skip: bool = False  # global input->output skip (see smoothnet.SmoothNet); the first shipped recipe had it
     white_noise: bool = False  # ignore the measured autocorrelation: white fast noise (the first recipe)
     short_frac: float = 0.0  # share of windows cut to a short segment and reflect-padded (see pad_short)
+    noise_profile: str | None = None  # measured noise profile (JSON); None: the shipped noise_profile.json
 
 
 def split_root(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +139,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[SmoothNetRefiner, dict]:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
-    profile = load_profile()
+    profile = load_profile(Path(cfg.noise_profile) if cfg.noise_profile else None)
     if cfg.white_noise:
         profile.pop("fast_lag1_autocorr", None)
     split = data.load_split()
