@@ -119,9 +119,8 @@ def test_bake_runner_video_every_frame_root_motion_fbx(runner_bake: dict, work: 
     assert info["key_frames"] == [float(f) for f in range(1, 46)]  # one key per scene frame, all 45
     assert info["scene"] == [1, 45]
     assert info["finite"]
-    # root motion: the hips travel through the scene, by a fifth of the rig's height or more in 1.5 s of
-    # running (0.29 measured since the foreshortening depth limit brought this runner 7 % closer; in place, < 0.05)
-    assert info["travel"] > 0.2 * info["rest_height"], info
+    # root motion: the hips travel through the scene (more than half a body height over 1.5 s of running)
+    assert info["travel"] > 0.3 * info["rest_height"], info
     fbx = work["dir"] / "runner.fbx"
     assert fbx.is_file() and fbx.stat().st_size > 50_000
     assert (work["dir"] / "runner.npz").is_file()  # the estimated Motion is kept beside the .blend
