@@ -2,10 +2,8 @@
 
     python bench/scale_camera.py [--out bench/results/scale_camera.md]
 
-1. Every rendered ground-truth clip is estimated with the true focal or the default 55° field of view,
-   with `--subject-height` (the character's true 1.567 m) or without, as shipped (foreshortening depth
-   limit on, foreshortening.py) and, with the true focal, also with the plain root solve
-   (`--no-depth-limit`) for comparison. Reported: the standing
+1. Every rendered ground-truth clip is estimated four times, with the true focal or the default 55° field
+   of view, with `--subject-height` (the character's true 1.567 m) or without. Reported: the standing
    height PoseBake measured, the median and mean root (mid-hip) error as a percentage of the camera
    distance, the median depth bias (positive: too far) and the K_source written to the Motion.
 2. Diagnosis of the depth bias that remains with the true height and focal, from the raw Motion only:
@@ -54,7 +52,7 @@ def root_stats(motion: Motion, gt: dict[str, np.ndarray]) -> dict[str, float]:
     X = motion.joints_cam[0].astype(np.float64)
     rel = X - 0.5 * (X[:, JOINT_INDEX["left_hip"]] + X[:, JOINT_INDEX["right_hip"]])[:, None]
     return {"height": standing_height(rel), "median": float(np.median(err)), "mean": float(np.mean(err)),
-            "depth": float(np.median(depth)), "dist": float(np.mean(dist)), "errors": err}
+            "depth": float(np.median(depth)), "dist": float(np.mean(dist))}
 
 
 def camera_tilt_deg(gt: dict[str, np.ndarray]) -> float:
@@ -129,42 +127,37 @@ def main() -> int:
         video = gt_path.with_name(f"{name}.mp4")
         gt = load_groundtruth(gt_path)
         true_h, true_f = float(gt["subject_height"]), float(gt["K"][0, 0])
-        configs = [(f, h, lim) for f in (("true", true_f), ("default (55°)", None))
-                   for h in (("not given", None), ("true", true_h)) for lim in ("on", "off")
-                   if lim == "on" or f[1] is not None]
-        for (focal_label, focal), (h_label, height), limit in configs:
-            m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
-                                               subject_height=height, depth_limit=limit == "on"))
-            r = root_stats(m, gt)
-            summary.setdefault((focal_label, h_label, limit), []).append(r)
-            rows.append(f"| {name} | {r['dist']:.1f} | {focal_label} ({m.K[0, 0]:.0f} px vs {true_f:.0f}, "
-                        f"{m.K_source}) | {h_label} | {limit} | {r['height']:.2f} | {r['median']:.1f} | "
-                        f"{r['mean']:.1f} | {r['depth']:+.1f} |")
-            print(rows[-1], flush=True)
-            if focal is not None and height is None and limit == "on":
-                c = focal_curve(m)
-                at = lambda s: float(np.interp(np.log(s), np.log(SCALES), c))  # noqa: E731
-                focal_rows.append(f"| {name} | {SCALES[np.argmin(c)]:.2f} | {at(1.0):.2f} | "
-                                  f"{100 * (at(0.8) / at(1.0) - 1):+.1f} | {100 * (at(1.25) / at(1.0) - 1):+.1f} | "
-                                  f"{100 * (at(0.5) / at(1.0) - 1):+.1f} | {100 * (at(2.0) / at(1.0) - 1):+.1f} |")
-                d = diagnosis(m, gt)
-                diag_rows.append(f"| {name} | {d['tilt_deg']:.0f} | {d['pitch_deg']:+.1f} | "
-                                 f"{d['net3d_net2d']:+.1f} | {d['gt3d_net2d']:+.1f} | {d['net3d_gt2d']:+.1f} |")
-    mean_rows = [f"| {f} | {h} | {lim} | {np.median([r['median'] for r in rs]):.1f} | "
-                 f"{np.median(np.concatenate([r['errors'] for r in rs])):.1f} | "
+        for focal_label, focal in (("true", true_f), ("default (55°)", None)):
+            for h_label, height in (("not given", None), ("true", true_h)):
+                m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
+                                                   subject_height=height))
+                r = root_stats(m, gt)
+                summary.setdefault((focal_label, h_label), []).append(r)
+                rows.append(f"| {name} | {r['dist']:.1f} | {focal_label} ({m.K[0, 0]:.0f} px vs {true_f:.0f}, "
+                            f"{m.K_source}) | {h_label} | {r['height']:.2f} | {r['median']:.1f} | {r['mean']:.1f} | "
+                            f"{r['depth']:+.1f} |")
+                print(rows[-1], flush=True)
+                if focal is not None and height is None:
+                    c = focal_curve(m)
+                    at = lambda s: float(np.interp(np.log(s), np.log(SCALES), c))  # noqa: E731
+                    focal_rows.append(f"| {name} | {SCALES[np.argmin(c)]:.2f} | {at(1.0):.2f} | "
+                                      f"{100 * (at(0.8) / at(1.0) - 1):+.1f} | {100 * (at(1.25) / at(1.0) - 1):+.1f} | "
+                                      f"{100 * (at(0.5) / at(1.0) - 1):+.1f} | {100 * (at(2.0) / at(1.0) - 1):+.1f} |")
+                    d = diagnosis(m, gt)
+                    diag_rows.append(f"| {name} | {d['tilt_deg']:.0f} | {d['pitch_deg']:+.1f} | "
+                                     f"{d['net3d_net2d']:+.1f} | {d['gt3d_net2d']:+.1f} | {d['net3d_gt2d']:+.1f} |")
+    mean_rows = [f"| {f} | {h} | {np.median([r['median'] for r in rs]):.1f} | "
                  f"{np.mean([r['median'] for r in rs]):.1f} | {max(r['median'] for r in rs):.1f} | "
-                 f"{np.mean([r['depth'] for r in rs]):+.1f} |" for (f, h, lim), rs in sorted(summary.items())]
+                 f"{np.mean([r['depth'] for r in rs]):+.1f} |" for (f, h), rs in summary.items()]
     text = ("# Scale and camera: root position with and without height and focal\n\n" + header +
             f"\n- Reproduce: `python bench/scale_camera.py` ({time.time() - t0:.0f} s); clips: "
             f"{args.clips.relative_to(REPO) if args.clips.is_relative_to(REPO) else args.clips}; `--smooth none`; "
             "true subject height 1.567 m\n\n## 1. Summary over the clips\n\n"
-            "| focal | subject height | depth limit | median over clips of the per-clip median root error, % of "
-            "distance | median over all frames of all clips | mean of the per-clip medians | worst clip | "
-            "mean depth bias % |\n|---|---|---|---:|---:|---:|---:|---:|\n" +
+            "| focal | subject height | median over clips of the per-clip median root error, % of distance | "
+            "mean of those | worst clip | mean depth bias % |\n|---|---|---:|---:|---:|---:|\n" +
             "\n".join(mean_rows) + "\n\n## 2. Per clip\n\n"
-            "| clip | camera distance m | focal | subject height | depth limit | measured standing height m | "
-            "root err median % | root err mean % | depth bias median % |\n|---|---:|---|---|---|---:|---:|---:|---:|\n"
-            + "\n".join(rows) +
+            "| clip | camera distance m | focal | subject height | measured standing height m | root err median % | "
+            "root err mean % | depth bias median % |\n|---|---:|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
             "\n\n## 3. Where the depth bias comes from (true focal, height not given)\n\n"
             "Root solve on the 12 scored joints with the network's or the ground truth's root-relative 3D shape "
             "and 2D points (median depth bias, %), and the pitch of the rotation that best maps the network's "

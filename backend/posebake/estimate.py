@@ -30,8 +30,7 @@ from .errors import PoseBakeError
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
-from .foreshortening import limit_depth
-from .rootsolve import consistent_scale, solve_root_translation
+from .rootsolve import absolute_joints, consistent_scale
 from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates
 
@@ -58,7 +57,6 @@ class EstimateOptions:
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
     smooth: str = "smoothnet"  # temporal refinement: smoothnet | oneeuro | savgol | gaussian | none
     subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
-    depth_limit: bool = True  # pull each track's depth in to the foreshortening limit (foreshortening.py)
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
 
@@ -251,10 +249,7 @@ class Estimator:
                 X *= height_scale(X, opts.subject_height)
             u = np.stack(t.image)[:, :J].astype(np.float64)
             w = np.stack(t.visibility)[:, :J].astype(np.float64)
-            t_root = solve_root_translation(X, u, w, K, (info.width, info.height))
-            if opts.depth_limit:
-                t_root, _ = limit_depth(X, u, w, K, (info.width, info.height), t_root)
-            joints[p, f] = X + t_root[:, None, :]
+            joints[p, f] = absolute_joints(X, u, w, K, (info.width, info.height))
             j2d[p, f] = u
             vis[p, f] = w
         motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,

@@ -15,9 +15,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam.add_argument("--focal", type=float, help="focal length in pixels")
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres (fixes the metric scale; applies to every track)")
-    p.add_argument("--no-depth-limit", action="store_true",
-                   help="keep the plain root solve's depth instead of pulling each track in to where no bone "
-                        "looks longer than it is (for comparison)")
     p.add_argument("--smooth", default="smoothnet", choices=("smoothnet", "oneeuro", "savgol", "gaussian", "none"),
                    help="temporal refinement of the 3D joints (default: smoothnet, trained for this estimator)")
     p.add_argument("--max-people", type=int, default=4)
@@ -45,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.output)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
-                           subject_height=args.subject_height, smooth=args.smooth,
-                           depth_limit=not args.no_depth_limit)
+                           subject_height=args.subject_height, smooth=args.smooth)
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
