@@ -43,6 +43,7 @@ bench: models
 	$(BIN)/python bench/estimate.py
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/scale_camera.py
+	$(BIN)/python bench/multiview_root.py
 
 clean-venv:
 	rm -rf $(VENV)
