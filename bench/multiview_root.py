@@ -8,7 +8,10 @@ of one man filmed by four synchronised, calibrated cameras (Qualisys calibration
 camera's video is estimated on its own (`--focal` from the calibration, `--smooth none`). The reference
 root comes from the same four views: PoseBake's 2D hip landmarks, undistorted with the calibration and
 triangulated (linear DLT). It is independent of any monocular depth. Reported per camera: the root error
-in % of the camera distance, the depth bias, and the reference's own reprojection error.
+in % of the camera distance and the depth bias, without a subject height and with the height of the
+triangulated skeleton (`scale.standing_height` of all 33 landmarks triangulated: the subject's real bone
+lengths put through the same formula `--subject-height` is compared with), and the reference's own
+reprojection error.
 
 Calibration conventions, checked by that reprojection error: the transform's x/y/z is the camera centre in
 mm, and its rotation matrix R maps world to camera axes with y and z flipped (OpenCV camera = diag(1,-1,-1) R).
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header, write_table  # noqa: E402
 
 from posebake.paths import shared_data  # noqa: E402
+from posebake.scale import standing_height  # noqa: E402
 from posebake.skeleton import JOINT_INDEX  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,38 +105,44 @@ def main() -> int:
     est = Estimator(args.device)
     header = machine_header(str(est.device))
     t0 = time.time()
-    motions = [est.run(folder / f"{c.name}.mp4", EstimateOptions(focal=float(c.K[0, 0]), smooth="none",
-                                                                 max_people=1)) for c in cams]
+    def estimate(height: float | None) -> list:
+        return [est.run(folder / f"{c.name}.mp4", EstimateOptions(focal=float(c.K[0, 0]), smooth="none",
+                                                                  max_people=1, subject_height=height))
+                for c in cams]
+
+    motions = estimate(None)
     n = min(m.num_frames for m in motions)
     u = np.stack([undistort(m.joints_2d[0, :n].astype(np.float64), c) for m, c in zip(motions, cams)])
     P = [c.projection() for c in cams]
     ok = np.isfinite(u).all(axis=(0, 2, 3))
-    reproj = [reprojection_px(P, triangulate(P, u[:, t, j]), u[:, t, j]) for t in np.flatnonzero(ok)
-              for j in CHECK_JOINTS]
-    root_ref = np.full((n, 3), np.nan)
+    X = np.full((n, u.shape[2], 3), np.nan)
     for t in np.flatnonzero(ok):
-        root_ref[t] = 0.5 * sum(triangulate(P, u[:, t, j]) for j in HIPS)
+        X[t] = [triangulate(P, u[:, t, j]) for j in range(u.shape[2])]
+    reproj = [reprojection_px(P, X[t, j], u[:, t, j]) for t in np.flatnonzero(ok) for j in CHECK_JOINTS]
+    root_ref = 0.5 * (X[:, HIPS[0]] + X[:, HIPS[1]])
+    height = standing_height(X - root_ref[:, None])
     rows = []
-    for m, c in zip(motions, cams):
-        J = m.joints_cam[0, :n].astype(np.float64)
-        root = 0.5 * (J[:, HIPS[0]] + J[:, HIPS[1]])
-        ref = c.to_camera(root_ref)
-        good = np.isfinite(root).all(axis=1) & np.isfinite(ref).all(axis=1)
-        dist = np.linalg.norm(ref[good], axis=1)
-        err = np.linalg.norm(root[good] - ref[good], axis=1) / dist * 100
-        bias = (root[good, 2] / ref[good, 2] - 1) * 100
-        rows.append(f"| {c.name} | {c.K[0, 0]:.0f} | {np.median(dist):.2f} | {good.sum()} | {np.median(err):.1f} | "
-                    f"{np.mean(err):.1f} | {np.median(bias):+.1f} |")
+    for label, ms in (("not given", motions), (f"{height:.2f} m (triangulated)", estimate(height))):
+        for m, c in zip(ms, cams):
+            J = m.joints_cam[0, :n].astype(np.float64)
+            root = 0.5 * (J[:, HIPS[0]] + J[:, HIPS[1]])
+            ref = c.to_camera(root_ref)
+            good = np.isfinite(root).all(axis=1) & np.isfinite(ref).all(axis=1)
+            dist = np.linalg.norm(ref[good], axis=1)
+            err = np.linalg.norm(root[good] - ref[good], axis=1) / dist * 100
+            bias = (root[good, 2] / ref[good, 2] - 1) * 100
+            rows.append(f"| {c.name} | {label} | {c.K[0, 0]:.0f} | {np.median(dist):.2f} | {good.sum()} | "
+                        f"{np.median(err):.1f} | {np.mean(err):.1f} | {np.median(bias):+.1f} |")
     r = np.concatenate(reproj)
     text = ("# Root position on real footage: monocular PoseBake vs a 4-camera triangulation\n\n" + header +
             f"\n- Reproduce: `python bench/multiview_root.py` ({time.time() - t0:.0f} s); clip: "
             f"../shared/data/{CLIP} (real footage, 4 calibrated cameras, 60 fps, {n} frames); "
-            "`--focal` from the calibration, `--smooth none`, subject height not given\n"
+            "`--focal` from the calibration, `--smooth none`\n"
             f"- Reference: PoseBake's 2D hips from all four views, undistorted and triangulated; its reprojection "
             f"error over 8 body landmarks: median {np.median(r):.1f} px, 90th percentile "
             f"{np.percentile(r, 90):.1f} px (1920-px-high frames)\n\n"
-            "| camera | focal px | distance m | frames | root err median % | root err mean % | depth bias median % |\n"
-            "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+            "| camera | subject height | focal px | distance m | frames | root err median % | root err mean % | "
+            "depth bias median % |\n|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
     write_table(args.out, text)
     return 0
 
