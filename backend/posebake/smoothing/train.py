@@ -75,9 +75,11 @@ def pad_short(rng: np.random.Generator, clean: np.ndarray, noisy: np.ndarray,
     noisy and the (B, T) mask of real frames.
 
     Why: real tracks are often shorter than T (a person walks in late, detection drops out) and every
-    segment has ends, but full windows never show the network a reflected window. Measured on the rendered
-    clips, the first shipped T=32 model lost to the Gaussian filter on acceleration error only within 4
-    frames of a segment end (8.6 vs 8.3 mm/f²) while winning in the interior (6.0 vs 6.1).
+    segment has ends, but full windows never show the network a reflected window. On the rendered clips
+    (raw estimates of the time) the shipped T=32 model lost to the Gaussian filter on acceleration error
+    only within 4 frames of a segment end (8.6 vs 8.3 mm/f²) while winning further in (6.0 vs 6.1).
+    Training with it gave no gain on either validation set (bench/results/smoothing.md, notes), so the
+    shipped recipe does not use it.
     """
     B, T = clean.shape[:2]
     mask = np.ones((B, T), bool)
