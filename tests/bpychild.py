@@ -2,8 +2,10 @@
 
 Why a child: bpy keeps global state (registered classes, open files) and pip bpy 4.5 can hang at exit
 while classes are registered, so each Blender step runs in its own interpreter under `timeout` and
-reports back through a JSON file. The child script takes ``MODE REPO ARGS... RESULT_JSON`` and writes a
-dict, with an "error" key (a traceback) when it failed.
+reports back through a JSON file. A test supplies only the body of the child script: `child_script` wraps
+it so that it sees ``sys.argv = [script, MODE, REPO, ARGS..., RESULT_JSON]`` with tests/ importable, fills
+the dict ``out``, and the wrapper writes that dict (with an "error" key holding the traceback when the body
+raised) and leaves through ``os._exit`` so a registered add-on cannot hang the exit.
 """
 from __future__ import annotations
 
@@ -11,16 +13,38 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 POSEBAKE = [sys.executable, "-m", "posebake.cli"]
 
 
-def run_bpy_child(tmp: Path, source: str, name: str, *args: str, timeout: int = 180) -> dict:
-    """Write `source` to tmp/NAME.py, run it as ``MODE REPO ARGS... RESULT`` and return its result dict."""
+_PROLOGUE = """import json, os, sys, traceback
+sys.path[:0] = [sys.argv[2] + "/tests"]
+out = {}
+try:
+"""
+_EPILOGUE = """
+except Exception:
+    out["error"] = traceback.format_exc()
+with open(sys.argv[-1], "w") as fh:
+    json.dump(out, fh)
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def child_script(body: str) -> str:
+    """The complete child script around a test's `body` (see the module docstring)."""
+    return _PROLOGUE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + _EPILOGUE
+
+
+def run_bpy_child(tmp: Path, body: str, name: str, *args: str, timeout: int = 180) -> dict:
+    """Write `child_script(body)` to tmp/NAME.py, run it as ``MODE REPO ARGS... RESULT`` and return the
+    dict it wrote."""
     script = tmp / f"{name}.py"
-    script.write_text(source)
+    script.write_text(child_script(body))
     result = tmp / f"{name}_{args[0]}.json"
     proc = subprocess.run(["timeout", str(timeout), sys.executable, str(script), args[0], str(REPO), *args[1:],
                            str(result)], capture_output=True, text=True)
@@ -34,3 +58,27 @@ def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProce
     """The `posebake` CLI in a subprocess (two torch threads: the CI machine has two cores)."""
     return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "2"})
+
+
+RIG_CHILD = r'''
+import bpy
+import rigbuilder
+preset, path, seed, legless = sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6] == "legless"
+bpy.ops.wm.read_factory_settings(use_empty=True)
+rig = rigbuilder.build_rig(preset, pose="A", seed=seed)
+if legless:  # a rig without legs: too few mappable bones
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    for b in list(rig.data.edit_bones):
+        if any(k in b.name for k in ("Leg", "Foot", "Toe")):
+            rig.data.edit_bones.remove(b)
+    bpy.ops.object.mode_set(mode="OBJECT")
+bpy.ops.wm.save_as_mainfile(filepath=path)
+'''
+
+
+def build_rig_blend(tmp: Path, preset: str, out: Path, seed: int, legless: bool = False) -> Path:
+    """Save a test rig (tests/rigbuilder.py, A pose) as a .blend from a bpy child; returns `out`."""
+    run_bpy_child(tmp, RIG_CHILD, f"rig_child_{out.stem}", "rig", preset, str(out), str(seed),
+                  "legless" if legless else "full")
+    return out

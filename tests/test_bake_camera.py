@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bpychild import posebake, run_bpy_child
+from tests.bpychild import build_rig_blend, posebake, run_bpy_child
 
 RUNNER = "phalp_running_woman.mp4"  # the camera pans after her: exercises the keyed camera rotation
 CLIP = "mmhuman3d_single_person_basketball.mp4"
@@ -28,59 +28,44 @@ ROLE_LANDMARK = {"thigh.L": 23, "thigh.R": 24, "shin.L": 25, "shin.R": 26, "foot
                  "upper_arm.L": 11, "upper_arm.R": 12}
 
 BPY_CHILD = r'''
-import json, os, sys, traceback
 import numpy as np
-sys.path[:0] = [sys.argv[2] + "/tests"]
-out = {}
-try:
-    import bpy
-    if sys.argv[1] == "rig":  # rig OUT.blend
-        import rigbuilder
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        rigbuilder.build_rig("mixamo", pose="A", seed=3)
-        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[3])
-    else:                     # project BAKED.blend ROLES_JSON
-        from bpy_extras.object_utils import world_to_camera_view
-        import rigbuilder
-        bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
-        sc = bpy.context.scene
-        cam = sc.camera
-        arm = [o for o in sc.objects if o.type == "ARMATURE"][0]
-        bones = rigbuilder.load_preset("mixamo")["bones"]
-        roles = json.loads(sys.argv[4])
-        names = {r: (bones[r] if isinstance(bones[r], str) else bones[r][0]) for r in roles}
-        w, h = sc.render.resolution_x, sc.render.resolution_y
-        out.update(size=[w, h], fps=sc.render.fps / sc.render.fps_base, lens=cam.data.lens,
-                   sensor_fit=cam.data.sensor_fit, background=[b.source for b in cam.data.background_images],
-                   clip=bool(cam.data.background_images and cam.data.background_images[0].clip),
-                   animated=bool(cam.animation_data and cam.animation_data.action),
-                   frame_start=sc.frame_start, frame_end=sc.frame_end)
-        def project(frames):
-            uv = []
-            for f in frames:
-                sc.frame_set(f)
-                dg = bpy.context.evaluated_depsgraph_get()
-                row = []
-                for r in roles:
-                    p = arm.matrix_world @ arm.pose.bones[names[r]].head
-                    c = world_to_camera_view(sc, cam, p)
-                    row.append([c.x * w, (1.0 - c.y) * h, c.z])
-                uv.append(row)
-            return uv
-        frames = list(range(sc.frame_start, sc.frame_end + 1, 3))
-        out["frames"] = frames
-        out["good"] = project(frames)
-        cam.data.lens *= 2.0                          # wrong camera 1: doubled focal length
-        out["long_lens"] = project(frames)
-        cam.data.lens /= 2.0
-        cam.data.shift_x += 0.15                      # wrong camera 2: frame shifted sideways
-        out["shifted"] = project(frames)
-except Exception:
-    out["error"] = traceback.format_exc()
-with open(sys.argv[-1], "w") as fh:
-    json.dump(out, fh)
-sys.stdout.flush()
-os._exit(0)
+import bpy
+# project BAKED.blend ROLES_JSON
+from bpy_extras.object_utils import world_to_camera_view
+import rigbuilder
+bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
+sc = bpy.context.scene
+cam = sc.camera
+arm = [o for o in sc.objects if o.type == "ARMATURE"][0]
+bones = rigbuilder.load_preset("mixamo")["bones"]
+roles = json.loads(sys.argv[4])
+names = {r: (bones[r] if isinstance(bones[r], str) else bones[r][0]) for r in roles}
+w, h = sc.render.resolution_x, sc.render.resolution_y
+out.update(size=[w, h], fps=sc.render.fps / sc.render.fps_base, lens=cam.data.lens,
+           sensor_fit=cam.data.sensor_fit, background=[b.source for b in cam.data.background_images],
+           clip=bool(cam.data.background_images and cam.data.background_images[0].clip),
+           animated=bool(cam.animation_data and cam.animation_data.action),
+           frame_start=sc.frame_start, frame_end=sc.frame_end)
+def project(frames):
+    uv = []
+    for f in frames:
+        sc.frame_set(f)
+        dg = bpy.context.evaluated_depsgraph_get()
+        row = []
+        for r in roles:
+            p = arm.matrix_world @ arm.pose.bones[names[r]].head
+            c = world_to_camera_view(sc, cam, p)
+            row.append([c.x * w, (1.0 - c.y) * h, c.z])
+        uv.append(row)
+    return uv
+frames = list(range(sc.frame_start, sc.frame_end + 1, 3))
+out["frames"] = frames
+out["good"] = project(frames)
+cam.data.lens *= 2.0                          # wrong camera 1: doubled focal length
+out["long_lens"] = project(frames)
+cam.data.lens /= 2.0
+cam.data.shift_x += 0.15                      # wrong camera 2: frame shifted sideways
+out["shifted"] = project(frames)
 '''
 
 
@@ -98,7 +83,7 @@ def _errors(uv: list, want: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def camera_bake(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_files: Path) -> dict:
     d = tmp_path_factory.mktemp("bakecam")
-    bpy_child(d, "rig", str(d / "rig.blend"))
+    build_rig_blend(d, "mixamo", d / "rig.blend", seed=3)
     out = {}
     for flag in ("", "--no-scale-to-rig"):
         name = "scaled" if not flag else "unscaled"

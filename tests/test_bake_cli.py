@@ -6,7 +6,6 @@ FBX exists. Videos are cut short (--end) to keep the CPU time small on the share
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-POSEBAKE = [sys.executable, "-m", "posebake.cli"]
+from tests.bpychild import build_rig_blend, posebake, run_bpy_child
+
 CHAR = "cmu_skeleton_basemesh_female.glb"
 RUNNER = "phalp_running_woman.mp4"
 CLIPS = ("mmhuman3d_single_person_basketball.mp4", "mmhuman3d_two_people_handshake.mp4")
@@ -25,81 +24,43 @@ pytest.importorskip("bpy")
 pytestmark = pytest.mark.bpy
 
 BPY_CHILD = r'''
-import json, os, sys, traceback
 import numpy as np
-sys.path[:0] = [sys.argv[2] + "/tests"]
-out = {}
-try:
-    import bpy
-    if sys.argv[1] == "rig":   # rig PRESET OUT.blend [stub]
-        import rigbuilder
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        rig = rigbuilder.build_rig(sys.argv[3], pose="A", seed=2)
-        if len(sys.argv) > 5:  # a rig without legs: too few mappable bones
-            bpy.context.view_layer.objects.active = rig
-            bpy.ops.object.mode_set(mode="EDIT")
-            for b in list(rig.data.edit_bones):
-                if any(k in b.name for k in ("Leg", "Foot", "Toe")):
-                    rig.data.edit_bones.remove(b)
-            bpy.ops.object.mode_set(mode="OBJECT")
-        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[4])
-        out["ok"] = True
-    else:                      # info BAKED.blend
-        bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
-        sc = bpy.context.scene
-        obj = [o for o in sc.objects if o.type == "ARMATURE"][0]
-        act = obj.animation_data.action
-        fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
-        co = []
-        for fc in fcs:
-            a = np.zeros(2 * len(fc.keyframe_points), dtype=np.float32)
-            fc.keyframe_points.foreach_get("co", a)
-            co.append(a.reshape(-1, 2))
-        co = np.concatenate(co)
-        frames = np.unique(np.round(co[:, 0], 4))
-        root = [pb for pb in obj.pose.bones if pb.parent is None][0]
-        pos = []
-        for f in range(sc.frame_start, sc.frame_end + 1):
-            sc.frame_set(f)
-            pos.append(list(obj.matrix_world @ root.head))
-        pos = np.array(pos)
-        rest_h = float((obj.matrix_world @ obj.data.bones[root.name].head_local)[2])
-        out.update(action=act.name, fcurves=len(fcs), scene=[sc.frame_start, sc.frame_end],
-                   key_frames=frames.tolist(), finite=bool(np.isfinite(co).all() and np.isfinite(pos).all()),
-                   travel=float(np.linalg.norm(pos[-1, :2] - pos[0, :2])), rest_height=rest_h)
-except Exception:
-    out["error"] = traceback.format_exc()
-with open(sys.argv[-1] if sys.argv[1] == "info" else sys.argv[4] + ".json", "w") as fh:
-    json.dump(out, fh)
-sys.stdout.flush()
-os._exit(0)
+import bpy
+# info BAKED.blend
+bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
+sc = bpy.context.scene
+obj = [o for o in sc.objects if o.type == "ARMATURE"][0]
+act = obj.animation_data.action
+fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
+co = []
+for fc in fcs:
+    a = np.zeros(2 * len(fc.keyframe_points), dtype=np.float32)
+    fc.keyframe_points.foreach_get("co", a)
+    co.append(a.reshape(-1, 2))
+co = np.concatenate(co)
+frames = np.unique(np.round(co[:, 0], 4))
+root = [pb for pb in obj.pose.bones if pb.parent is None][0]
+pos = []
+for f in range(sc.frame_start, sc.frame_end + 1):
+    sc.frame_set(f)
+    pos.append(list(obj.matrix_world @ root.head))
+pos = np.array(pos)
+rest_h = float((obj.matrix_world @ obj.data.bones[root.name].head_local)[2])
+out.update(action=act.name, fcurves=len(fcs), scene=[sc.frame_start, sc.frame_end],
+           key_frames=frames.tolist(), finite=bool(np.isfinite(co).all() and np.isfinite(pos).all()),
+           travel=float(np.linalg.norm(pos[-1, :2] - pos[0, :2])), rest_height=rest_h)
 '''
 
 
 def bpy_child(tmp: Path, *args: str) -> dict:
-    script = tmp / "bpy_child.py"
-    script.write_text(BPY_CHILD)
-    result = tmp / "child_result.json"
-    argv = list(args) + ([str(result)] if args[0] == "info" else [])
-    proc = subprocess.run(["timeout", "120", sys.executable, str(script), argv[0], str(REPO), *argv[1:]],
-                          capture_output=True, text=True)
-    path = result if args[0] == "info" else Path(args[2] + ".json")
-    assert path.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    res = json.loads(path.read_text())
-    assert "error" not in res, res["error"]
-    return res
-
-
-def posebake(*args: str | Path, timeout: int = 400) -> subprocess.CompletedProcess:
-    return subprocess.run(["timeout", str(timeout), *POSEBAKE, *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    return run_bpy_child(tmp, BPY_CHILD, "bake_cli_child", *args, timeout=120)
 
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, model_files: Path) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bakecli")
-    bpy_child(d, "rig", "mixamo", str(d / "mixamo.blend"))
-    bpy_child(d, "rig", "mixamo", str(d / "legless.blend"), "stub")
+    build_rig_blend(d, "mixamo", d / "mixamo.blend", seed=2)
+    build_rig_blend(d, "mixamo", d / "legless.blend", seed=2, legless=True)
     return {"dir": d, "mixamo": d / "mixamo.blend", "legless": d / "legless.blend", "char": data_dir / "characters" / CHAR}
 
 

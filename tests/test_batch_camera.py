@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bpychild import posebake, run_bpy_child
+from tests.bpychild import build_rig_blend, posebake, run_bpy_child
 from tests.test_addon_camera import small_motion
 
 CLIP = "mmhuman3d_single_person_basketball.mp4"
@@ -20,31 +20,15 @@ pytest.importorskip("bpy")
 pytestmark = pytest.mark.bpy
 
 BPY_CHILD = r'''
-import json, os, sys, traceback
-sys.path[:0] = [sys.argv[2] + "/tests"]
-out = {}
-try:
-    import bpy
-    if sys.argv[1] == "rig":      # rig OUT.blend
-        import rigbuilder
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        rigbuilder.build_rig("mixamo", pose="A", seed=1)
-        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[3])
-    else:                         # cameras A.blend B.blend ...
-        for path in sys.argv[3:-1]:
-            bpy.ops.wm.open_mainfile(filepath=path)
-            sc = bpy.context.scene
-            out[os.path.basename(path)] = {
-                "cameras": [o.name for o in sc.objects if o.type == "CAMERA"],
-                "scene_camera": sc.camera.name if sc.camera else None,
-                "resolution": [sc.render.resolution_x, sc.render.resolution_y],
-                "background": [b.source for b in sc.camera.data.background_images] if sc.camera else []}
-except Exception:
-    out["error"] = traceback.format_exc()
-with open(sys.argv[-1], "w") as fh:
-    json.dump(out, fh)
-sys.stdout.flush()
-os._exit(0)
+import bpy
+for path in sys.argv[3:-1]:  # cameras A.blend B.blend ...
+    bpy.ops.wm.open_mainfile(filepath=path)
+    sc = bpy.context.scene
+    out[os.path.basename(path)] = {
+        "cameras": [o.name for o in sc.objects if o.type == "CAMERA"],
+        "scene_camera": sc.camera.name if sc.camera else None,
+        "resolution": [sc.render.resolution_x, sc.render.resolution_y],
+        "background": [b.source for b in sc.camera.data.background_images] if sc.camera else []}
 '''
 
 
@@ -53,7 +37,7 @@ def bpy_child(tmp: Path, *args: str) -> dict:
 
 
 def test_batch_camera_and_subject_height(tmp_path: Path, videos: Path, model_files: Path) -> None:
-    bpy_child(tmp_path, "rig", str(tmp_path / "rig.blend"))
+    build_rig_blend(tmp_path, "mixamo", tmp_path / "rig.blend", seed=1)
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     (src / CLIP).symlink_to(videos / CLIP)
