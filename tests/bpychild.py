@@ -40,18 +40,25 @@ def child_script(body: str) -> str:
     return _PROLOGUE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + _EPILOGUE
 
 
-def run_bpy_child(tmp: Path, body: str, name: str, *args: str, timeout: int = 180) -> dict:
-    """Write `child_script(body)` to tmp/NAME.py, run it as ``MODE REPO ARGS... RESULT`` and return the
-    dict it wrote."""
+def run_script(tmp: Path, source: str, name: str, argv: list[str], result: Path, timeout: int = 180,
+               env: dict[str, str] | None = None, cwd: Path | None = None, detail=lambda: "") -> dict:
+    """Write a complete child script to tmp/NAME.py, run it with `argv` under `timeout`, and return the dict
+    it wrote to `result`; fails the test when the child died or reported an "error" (plus `detail()`)."""
     script = tmp / f"{name}.py"
-    script.write_text(child_script(body))
-    result = tmp / f"{name}_{args[0]}.json"
-    proc = subprocess.run(["timeout", str(timeout), sys.executable, str(script), args[0], str(REPO), *args[1:],
-                           str(result)], capture_output=True, text=True)
+    script.write_text(source)
+    proc = subprocess.run(["timeout", str(timeout), sys.executable, str(script), *argv], capture_output=True,
+                          text=True, env=env, cwd=cwd)
     assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
     res = json.loads(result.read_text())
-    assert "error" not in res, res["error"]
+    assert "error" not in res, res["error"] + detail()
     return res
+
+
+def run_bpy_child(tmp: Path, body: str, name: str, *args: str, timeout: int = 180) -> dict:
+    """Run `child_script(body)` as ``MODE REPO ARGS... RESULT`` and return the dict it wrote."""
+    result = tmp / f"{name}_{args[0]}.json"
+    return run_script(tmp, child_script(body), name, [args[0], str(REPO), *args[1:], str(result)], result,
+                      timeout=timeout)
 
 
 def posebake(*args: str | Path, timeout: int = 500) -> subprocess.CompletedProcess:
@@ -66,13 +73,8 @@ import rigbuilder
 preset, path, seed, legless = sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6] == "legless"
 bpy.ops.wm.read_factory_settings(use_empty=True)
 rig = rigbuilder.build_rig(preset, pose="A", seed=seed)
-if legless:  # a rig without legs: too few mappable bones
-    bpy.context.view_layer.objects.active = rig
-    bpy.ops.object.mode_set(mode="EDIT")
-    for b in list(rig.data.edit_bones):
-        if any(k in b.name for k in ("Leg", "Foot", "Toe")):
-            rig.data.edit_bones.remove(b)
-    bpy.ops.object.mode_set(mode="OBJECT")
+if legless:  # too few mappable bones
+    rigbuilder.remove_legs(rig)
 bpy.ops.wm.save_as_mainfile(filepath=path)
 '''
 

@@ -158,3 +158,15 @@ def build_bvh_rig(names, parents, rest_pos, arm_down_deg: float = 50.0, seed: in
         made[n] = b
     bpy.ops.object.mode_set(mode="OBJECT")
     return obj
+
+
+def remove_legs(rig) -> None:
+    """Delete the leg, foot and toe bones: a rig with too few mappable bones, for the refusal tests."""
+    import bpy
+
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    for b in list(rig.data.edit_bones):
+        if any(k in b.name for k in ("Leg", "Foot", "Toe")):
+            rig.data.edit_bones.remove(b)
+    bpy.ops.object.mode_set(mode="OBJECT")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.bpychild import run_script
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = "mmhuman3d_single_person_basketball.mp4"  # 40 frames; the jobs below use 8
@@ -131,12 +132,7 @@ try:
     refused("not_armature", not_arm)
     bpy.context.view_layer.objects.active = rig
     legless = rigbuilder.build_rig("mixamo", name="legless")
-    bpy.context.view_layer.objects.active = legless
-    bpy.ops.object.mode_set(mode="EDIT")
-    for b in list(legless.data.edit_bones):
-        if any(k in b.name for k in ("Leg", "Foot", "Toe")):
-            legless.data.edit_bones.remove(b)
-    bpy.ops.object.mode_set(mode="OBJECT")
+    rigbuilder.remove_legs(legless)
     refused("too_few_bones", lambda: setattr(s, "armature", legless))
     s.armature = rig
     try:
@@ -227,14 +223,8 @@ os._exit(0)
 @pytest.fixture(scope="module")
 def res(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_files: Path) -> dict:
     d = tmp_path_factory.mktemp("addon")
-    script = d / "child.py"
-    script.write_text(CHILD)
-    proc = subprocess.run(["timeout", "400", sys.executable, str(script), "x", str(REPO), str(videos / CLIP), str(d)],
-                          capture_output=True, text=True, cwd=d)
-    out = d / "out.json"
-    assert out.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    r = json.loads(out.read_text())
-    assert "error" not in r, r["error"]
+    r = run_script(d, CHILD, "child", ["x", str(REPO), str(videos / CLIP), str(d)], d / "out.json", timeout=400,
+                   cwd=d)
     print(json.dumps(r, indent=1))
     return r
 
@@ -321,13 +311,9 @@ def test_manifest_and_extension_zip(tmp_path: Path) -> None:
     assert not any("__pycache__" in n for n in names)
 
     # Blender itself installs and enables it (manifest validated), in a throwaway user folder
-    script = tmp_path / "install.py"
-    script.write_text(INSTALL_CHILD)
-    proc = subprocess.run(["timeout", "120", sys.executable, str(script), str(z), str(tmp_path / "out.json")],
-                          capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")})
-    assert (tmp_path / "out.json").is_file(), proc.stderr[-3000:]
-    got = json.loads((tmp_path / "out.json").read_text())
+    out = tmp_path / "out.json"
+    got = run_script(tmp_path, INSTALL_CHILD, "install", [str(z), str(out)], out, timeout=120, cwd=tmp_path,
+                     env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")})
     assert got == {"install": ["FINISHED"], "enabled": ["bl_ext.user_default.posebake"], "panel": True,
                    "prefs": "PoseBakePreferences"}, got
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from posebake.motion import Motion
+from tests.bpychild import run_script
 from tests.test_bvh_export import synthetic_track
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,13 +159,8 @@ def res(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fake = d / "fake_python"
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
-    (d / "child.py").write_text(CHILD)
-    proc = subprocess.run(["timeout", "300", sys.executable, str(d / "child.py"), str(REPO), str(d)],
-                          capture_output=True, text=True, cwd=d, env={**os.environ, "TMPDIR": str(d)})
-    out = d / "out.json"
-    assert out.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    r = json.loads(out.read_text())
-    assert "error" not in r, r["error"]
+    r = run_script(d, CHILD, "child", [str(REPO), str(d)], d / "out.json", timeout=300, cwd=d,
+                   env={**os.environ, "TMPDIR": str(d)})
     print(json.dumps(r, indent=1))
     return r
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.bpychild import run_script
 from tests.test_service import Server, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,18 +118,12 @@ def res(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_files: Pat
     writer.release()
     srv = Server(d / "srv", [videos]).start()
     try:
-        script = d / "child.py"
-        script.write_text(CHILD)
-        env = {**os.environ, "POSEBAKE_CONFIG": str(srv.config)}
-        proc = subprocess.run(["timeout", "400", sys.executable, str(script), str(REPO), srv.url, str(videos / CLIP),
-                               str(blank), f"http://127.0.0.1:{free_port()}", str(d)],
-                              capture_output=True, text=True, env=env, cwd=d)
+        r = run_script(d, CHILD, "child", [str(REPO), srv.url, str(videos / CLIP), str(blank),
+                                          f"http://127.0.0.1:{free_port()}", str(d)], d / "out.json", timeout=400,
+                       env={**os.environ, "POSEBAKE_CONFIG": str(srv.config)}, cwd=d,
+                       detail=lambda: "\n" + srv.log_tail())
     finally:
         srv.stop()
-    out = d / "out.json"
-    assert out.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
-    r = json.loads(out.read_text())
-    assert "error" not in r, r["error"] + "\n" + srv.log_tail()
     print(json.dumps(r, indent=1))
     return r
 
