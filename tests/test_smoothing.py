@@ -196,3 +196,14 @@ def test_short_training_windows_are_padded_like_inference() -> None:
     changed[..., 10:] += 100.0  # garbage on the padding only
     assert torch.isclose(_l1_with_accel(pred, target, m), _l1_with_accel(changed, target, m))
     assert not torch.isclose(_l1_with_accel(pred, target), _l1_with_accel(changed, target))
+
+
+@pytest.mark.parametrize("args, message", [(["--noise-profile", "/no/such/profile.json"], "no such file"),
+                                           (["--short-frac", "1.5"], "share of the training windows")])
+def test_train_smoothnet_refuses_bad_options_before_training(tmp_path, args: list[str], message: str) -> None:
+    from tests.bpychild import posebake
+
+    out = tmp_path / "w.pt"
+    proc = posebake("train-smoothnet", *args, "-o", out, timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert not out.exists()

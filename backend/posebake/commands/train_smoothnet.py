@@ -30,8 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import PoseBakeError
     from ..smoothing.train import TrainConfig, save_weights, train
 
+    if not 0.0 <= args.short_frac <= 1.0:  # checked before minutes of training, not after
+        raise PoseBakeError(f"--short-frac is a share of the training windows, 0-1; got {args.short_frac}")
+    if args.noise_profile and not args.noise_profile.is_file():
+        raise PoseBakeError(f"--noise-profile {args.noise_profile}: no such file "
+                            "(make one with `python -m posebake.smoothing.noise OUT.json`)")
     cfg = TrainConfig(window=args.window, variant=args.variant, steps=args.steps, batch=args.batch, lr=args.lr,
                       seed=args.seed, threads=args.threads, skip=args.global_skip, white_noise=args.white_noise,
                       short_frac=args.short_frac,
