@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .camera import intrinsics
+from .camera import intrinsics, make_K
 from .camera_motion import CameraRotationTracker
+from .focal import estimate_focal_from_video
 from .crop import FrameBatch
 from .decode import VideoDecoder
 from .detector import PoseDetector
@@ -58,6 +59,7 @@ class EstimateOptions:
     smooth: str = "smoothnet"  # temporal refinement: smoothnet | oneeuro | savgol | gaussian | none
     subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
+    estimate_focal: bool = True  # no --focal/--fov/metadata: try the scene's vanishing points (focal.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
 
 
@@ -71,6 +73,7 @@ class Estimator:
         self.detector = PoseDetector(load_model("pose_detection", self.device), self.device)
         self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
         self.timings: dict[str, float] = defaultdict(float)
+        self.focal_note = ""  # why the last run did or did not estimate the focal (focal.py)
 
     def _autocast(self) -> torch.autocast:
         # float16 on CUDA (world landmarks move < 1 cm, see tests); full precision on CPU, where float16
@@ -188,6 +191,14 @@ class Estimator:
         decoder = VideoDecoder(video)
         info = decoder.info
         K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)
+        self.focal_note = ""
+        if K_source == "default" and opts.estimate_focal:
+            t0 = time.perf_counter()
+            found = estimate_focal_from_video(info.path, opts.start, opts.end)
+            self.timings["focal"] += time.perf_counter() - t0
+            self.focal_note = found.reason
+            if found.focal_px is not None:
+                K, K_source = make_K(found.focal_px, info.width, info.height), "estimated"
         batch = opts.batch or (32 if self.device.type == "cuda" else 8)
         end = min(opts.end, info.frame_count) if opts.end is not None and info.frame_count else opts.end
         total = (end or info.frame_count) - opts.start

@@ -27,7 +27,7 @@ _ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joi
                "subject_height")
 _OPTIONAL_KEYS = ("camera_rotation",)
 _SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
-K_SOURCES = ("given", "metadata", "default")
+K_SOURCES = ("given", "metadata", "estimated", "default")
 
 
 @dataclass

@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     cam = p.add_mutually_exclusive_group()
     cam.add_argument("--fov", type=float, help="horizontal field of view of the longer image side, degrees")
     cam.add_argument("--focal", type=float, help="focal length in pixels")
+    p.add_argument("--no-focal-estimate", action="store_true",
+                   help="without --focal/--fov/metadata, use the 55° default instead of estimating the focal "
+                        "from the scene's vanishing points")
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres (fixes the metric scale; applies to every track)")
     p.add_argument("--smooth", default="smoothnet", choices=("smoothnet", "oneeuro", "savgol", "gaussian", "none"),
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.output)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
-                           subject_height=args.subject_height, smooth=args.smooth)
+                           subject_height=args.subject_height, smooth=args.smooth,
+                           estimate_focal=not args.no_focal_estimate)
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
@@ -60,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     t = estimator.timings
     print(f"{motion.num_tracks} track(s), {motion.num_frames} frames; main subject in "
           f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
-          f"(f = {motion.K[0, 0]:.0f} px); wrote {args.output}")
+          f"(f = {motion.K[0, 0]:.0f} px{'; ' + estimator.focal_note if estimator.focal_note else ''}); "
+          f"wrote {args.output}")
     print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in ("decode", "detect", "landmarks", "camera", "solve",
                                                                "smooth")) + f"; smoothing: {motion.smoothing}")
     if args.preview:

@@ -1,0 +1,109 @@
+"""Focal length from the scene's vanishing points (posebake.focal): synthetic floors, rendered clips, real footage."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from posebake.camera import make_K
+from posebake.focal import estimate_focal, estimate_focal_from_video, frame_focal
+
+REPO = Path(__file__).resolve().parents[1]
+CLIPS = REPO / "bench" / "groundtruth" / "clips"
+
+
+def tiled_floor(focal: float, yaw_deg: float, tilt_deg: float, size=(1280, 720), tile=0.5) -> np.ndarray:
+    """A grey image of a checkered floor seen from 1.6 m up by a pinhole camera (OpenCV axes)."""
+    import cv2
+
+    w, h = size
+    K = make_K(focal, w, h)
+    yaw, tilt = math.radians(yaw_deg), math.radians(tilt_deg)
+    # world: x, y on the floor, z up; camera looks along world +y turned by yaw, pitched down by tilt
+    fwd = np.array([math.sin(yaw) * math.cos(tilt), math.cos(yaw) * math.cos(tilt), -math.sin(tilt)])
+    right = np.array([math.cos(yaw), -math.sin(yaw), 0.0])
+    down = np.cross(fwd, right)
+    R = np.stack([right, down, fwd])  # rows: camera x (right), y (down), z (forward) in world axes
+    eye = np.array([0.0, 0.0, 1.6])
+    img = np.full((h, w), 200, np.uint8)
+    for i in range(-60, 60):
+        for j in range(-60, 60):
+            corners = np.array([[i, j, 0], [i + 1, j, 0], [i + 1, j + 1, 0], [i, j + 1, 0]], float) * tile
+            cam = (corners - eye) @ R.T
+            if (cam[:, 2] < 0.3).any():
+                continue
+            px = cam @ K.T
+            px = px[:, :2] / px[:, 2:]
+            if (i + j) % 2 == 0:
+                cv2.fillConvexPoly(img, np.round(px * 16).astype(np.int32), 70, lineType=cv2.LINE_AA, shift=4)
+    return img
+
+
+@pytest.mark.parametrize("focal,yaw,tilt", [(900.0, 35.0, 20.0), (1600.0, -25.0, 10.0), (600.0, 50.0, 30.0)])
+def test_focal_of_a_tiled_floor(focal, yaw, tilt):
+    assert frame_focal(tiled_floor(focal, yaw, tilt)) == pytest.approx(focal, rel=0.03)
+
+
+def test_tiles_seen_straight_on_give_no_focal():
+    """Looking along the tiles, one family of lines is parallel in the image: its vanishing point is at
+    infinity, the pair says nothing about the focal, and the estimate must refuse rather than guess."""
+    img = tiled_floor(900.0, 0.0, 15.0)
+    assert frame_focal(img) is None
+    assert estimate_focal([img, img, img]).focal_px is None
+
+
+def test_frames_that_disagree_give_no_focal():
+    frames = [tiled_floor(700.0, 35.0, 20.0), tiled_floor(1400.0, 35.0, 20.0), tiled_floor(1000.0, 35.0, 20.0)]
+    got = estimate_focal(frames)
+    assert got.focal_px is None and "disagree" in got.reason
+
+
+def test_blank_frames_give_no_focal():
+    got = estimate_focal([np.full((360, 640), 128, np.uint8)] * 3)
+    assert got.focal_px is None and got.per_frame == [None, None, None]
+
+
+@pytest.mark.parametrize("clip,expected", [("hop_elevated", True), ("walk_far", True), ("walk_side", False),
+                                           ("run_three_quarter", False)])
+def test_rendered_clips(clip, expected):
+    """Bricks seen from above and a far checkered floor give the focal within 6 %; a camera looking
+    straight along the checkers, or a floor without lines, fall back to the default."""
+    true_f = float(np.load(CLIPS / f"{clip}_gt.npz")["K"][0, 0])
+    got = estimate_focal_from_video(CLIPS / f"{clip}.mp4")
+    if expected:
+        assert got.focal_px == pytest.approx(true_f, rel=0.06), got.reason
+    else:
+        assert got.focal_px is None, got
+
+
+def test_real_footage_against_its_calibration(videos):
+    """cam04 of the Pose2Sim lab clip (lab floor and walls, Qualisys-calibrated): within 3 %."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from multiview_root import read_qualisys
+
+    folder = videos / "pose2sim_single_person_4cams"
+    cam = {c.name: c for c in read_qualisys(folder / "Calib.qca.txt")}["cam04"]
+    got = estimate_focal_from_video(folder / "cam04.mp4")
+    assert got.focal_px == pytest.approx(float(cam.K[0, 0]), rel=0.03), got.reason
+
+
+def test_estimate_cli_writes_an_estimated_K(model_files, tmp_path):
+    out = tmp_path / "hop.npz"
+    res = subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(CLIPS / "hop_elevated.mp4"), "-o",
+                          str(out), "--end", "12", "--smooth", "none", "--quiet"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "K from estimated" in res.stdout
+    from posebake.motion import Motion
+
+    m = Motion.load(out)
+    true_f = float(np.load(CLIPS / "hop_elevated_gt.npz")["K"][0, 0])
+    assert m.K_source == "estimated" and m.K[0, 0] == pytest.approx(true_f, rel=0.03)
+    res = subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(CLIPS / "hop_elevated.mp4"), "-o",
+                          str(out), "--end", "12", "--smooth", "none", "--quiet", "--no-focal-estimate"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert Motion.load(out).K_source == "default"
