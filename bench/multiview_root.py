@@ -134,6 +134,14 @@ def main() -> int:
             rows.append(f"| {c.name} | {label} | {c.K[0, 0]:.0f} | {np.median(dist):.2f} | {good.sum()} | "
                         f"{np.median(err):.1f} | {np.mean(err):.1f} | {np.median(bias):+.1f} |")
     r = np.concatenate(reproj)
+    from posebake.focal import estimate_focal_from_video
+
+    focal_rows = []
+    for c in cams:
+        found = estimate_focal_from_video(folder / f"{c.name}.mp4")
+        f = found.focal_px
+        focal_rows.append(f"| {c.name} | {c.K[0, 0]:.0f} | {'-' if f is None else f'{f:.0f}'} | "
+                          f"{'-' if f is None else f'{100 * (f / c.K[0, 0] - 1):+.1f}'} | {found.reason} |")
     text = ("# Root position on real footage: monocular PoseBake vs a 4-camera triangulation\n\n" + header +
             f"\n- Reproduce: `python bench/multiview_root.py` ({time.time() - t0:.0f} s); clip: "
             f"../shared/data/{CLIP} (real footage, 4 calibrated cameras, 60 fps, {n} frames); "
@@ -142,7 +150,10 @@ def main() -> int:
             f"error over 8 body landmarks: median {np.median(r):.1f} px, 90th percentile "
             f"{np.percentile(r, 90):.1f} px (1920-px-high frames)\n\n"
             "| camera | subject height | focal px | distance m | frames | root err median % | root err mean % | "
-            "depth bias median % |\n|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+            "depth bias median % |\n|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+            "\n## Focal length from the scene (`posebake.focal`, used when no `--focal` is given)\n\n"
+            "| camera | calibrated focal px | estimated px | error % | outcome |\n|---|---:|---:|---:|---|\n" +
+            "\n".join(focal_rows) + "\n")
     write_table(args.out, text)
     return 0
 

@@ -2,15 +2,17 @@
 
     python bench/scale_camera.py [--out bench/results/scale_camera.md]
 
-1. Every rendered ground-truth clip is estimated four times, with the true focal or the default 55° field
-   of view, with `--subject-height` (the character's true 1.567 m) or without. Reported: the standing
+1. Every rendered ground-truth clip is estimated four times, with the true focal or without one (then
+   PoseBake estimates it from the scene's vanishing points, or falls back to the 55° default field of view),
+   with `--subject-height` (the character's true 1.567 m) or without. Reported: the standing
    height PoseBake measured, the median and mean root (mid-hip) error as a percentage of the camera
    distance, the median depth bias (positive: too far) and the K_source written to the Motion.
 2. Diagnosis of the depth bias that remains with the true height and focal, from the raw Motion only:
    the root solve repeated with the ground truth's 3D shape and/or the ground truth's 2D projections in
    place of the network's, and the rotation between the network's root-relative skeleton and the true
    one (about the camera's x axis: pitch) beside the camera's downward tilt.
-3. Why the focal length is not estimated from the landmarks (yet): the issue's 1-D search, scored by how
+3. The focal estimate itself (posebake.focal) per clip: estimated value, error, and why it fell back.
+4. Why the focal length is not estimated from the landmarks: the issue's 1-D search, scored by how
    well the metric skeleton re-projects onto the 2D landmarks over the clip, evaluated at focal scales
    0.5x-2.5x of the truth (the raw Motion's skeleton and landmarks do not depend on the focal, so the
    root solve is simply repeated with another K).
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
+from posebake.focal import estimate_focal_from_video  # noqa: E402
 from posebake.eval.joints import EVAL_JOINTS, gt_joints, gt_up, mid_hip, pred_joints  # noqa: E402
 from posebake.eval.report import load_groundtruth  # noqa: E402
 from posebake.motion import Motion  # noqa: E402
@@ -121,13 +124,17 @@ def main() -> int:
     est = Estimator(args.device)
     header = machine_header(str(est.device))
     t0 = time.time()
-    rows, diag_rows, focal_rows, summary = [], [], [], {}
+    rows, diag_rows, focal_rows, focal_est_rows, summary = [], [], [], [], {}
     for gt_path in sorted(args.clips.glob("*_gt.npz")):
         name = gt_path.name[: -len("_gt.npz")]
         video = gt_path.with_name(f"{name}.mp4")
         gt = load_groundtruth(gt_path)
         true_h, true_f = float(gt["subject_height"]), float(gt["K"][0, 0])
-        for focal_label, focal in (("true", true_f), ("default (55°)", None)):
+        found = estimate_focal_from_video(video)
+        est_f = found.focal_px
+        focal_est_rows.append(f"| {name} | {true_f:.0f} | {'-' if est_f is None else f'{est_f:.0f}'} | "
+                              f"{'-' if est_f is None else f'{100 * (est_f / true_f - 1):+.1f}'} | {found.reason} |")
+        for focal_label, focal in (("true", true_f), ("not given", None)):
             for h_label, height in (("not given", None), ("true", true_h)):
                 m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
                                                    subject_height=height))
@@ -164,6 +171,11 @@ def main() -> int:
             "skeleton onto the true one, beside the camera's downward tilt.\n\n"
             "| clip | camera tilt ° (down) | skeleton pitch error ° | network 3D + network 2D | true 3D + network 2D | "
             "network 3D + true 2D |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(diag_rows) +
+            "\n\n## 3b. The focal estimate from the scene's vanishing points (`posebake.focal`)\n\n"
+            "Without `--focal`, PoseBake samples 5 frames, finds two orthogonal vanishing points and takes "
+            "f = sqrt(-(v1 - c).(v2 - c)); it keeps the 55° default when no pair is well conditioned or the frames "
+            "disagree.\n\n| clip | true focal px | estimated px | error % | outcome |\n|---|---:|---:|---:|---|\n" +
+            "\n".join(focal_est_rows) +
             "\n\n## 4. The focal search's cost curve (true focal, height not given)\n\n"
             "Median per-frame RMS reprojection error of the root-solved metric skeleton, px, as the focal "
             "length is scaled; a usable estimator needs a clear minimum near 1.00.\n\n"

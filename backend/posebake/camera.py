@@ -46,6 +46,8 @@ def intrinsics(width: int, height: int, focal: float | None = None, fov: float |
                video_path: str | Path | None = None) -> tuple[np.ndarray, str]:
     """Return `(K, K_source)` with K_source in {"given", "metadata", "default"}.
 
+    The estimator then replaces a "default" K by one "estimated" from the scene when it can (focal.py).
+
     Precedence: `--focal PX` or `--fov DEG` from the user ("given"; both at once is an error), then
     focal-length metadata in `video_path` ("metadata"), then a `DEFAULT_FOV_DEG` field of view ("default").
     """
