@@ -96,8 +96,9 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
                                   description="The person's standing height in metres, fixes the metric scale "
                                               "(0: unknown, estimated)")
     focal_px: FloatProperty(name="Focal (px)", min=0.0, max=100000.0, default=0.0, precision=0, step=100,
-                            description="Camera focal length in pixels (0: unknown, from the video's metadata "
-                                        "or a typical phone field of view)")
+                            description="Camera focal length in pixels (0: unknown, from the video's metadata, "
+                                        "else from floor tiles or walls seen in the video, else a typical "
+                                        "phone field of view)")
     motion_path: StringProperty(name="Motion", subtype="FILE_PATH",
                                 description="Last estimated Motion file (re-bake other people without re-estimating)")
     status: EnumProperty(name="Status", items=[(k, k.title(), "") for k in
