@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
           f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
           f"(f = {motion.K[0, 0]:.0f} px{'; ' + estimator.focal_note if estimator.focal_note else ''}); "
           f"wrote {args.output}")
-    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in ("focal", "decode", "detect", "landmarks", "camera", "solve",
-                                                               "smooth")) + f"; smoothing: {motion.smoothing}")
+    stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "smooth")
+    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in stages) + f"; smoothing: {motion.smoothing}")
     if args.preview:
         from ..preview import write_preview
 
