@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
-from posebake.focal import estimate_focal_from_video  # noqa: E402
 from posebake.eval.joints import EVAL_JOINTS, gt_joints, gt_up, mid_hip, pred_joints  # noqa: E402
 from posebake.eval.report import load_groundtruth  # noqa: E402
 from posebake.motion import Motion  # noqa: E402
@@ -130,10 +129,6 @@ def main() -> int:
         video = gt_path.with_name(f"{name}.mp4")
         gt = load_groundtruth(gt_path)
         true_h, true_f = float(gt["subject_height"]), float(gt["K"][0, 0])
-        found = estimate_focal_from_video(video)
-        est_f = found.focal_px
-        focal_est_rows.append(f"| {name} | {true_f:.0f} | {'-' if est_f is None else f'{est_f:.0f}'} | "
-                              f"{'-' if est_f is None else f'{100 * (est_f / true_f - 1):+.1f}'} | {found.reason} |")
         for focal_label, focal in (("true", true_f), ("not given", None)):
             for h_label, height in (("not given", None), ("true", true_h)):
                 m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
@@ -144,6 +139,11 @@ def main() -> int:
                             f"{m.K_source}) | {h_label} | {r['height']:.2f} | {r['median']:.1f} | {r['mean']:.1f} | "
                             f"{r['depth']:+.1f} |")
                 print(rows[-1], flush=True)
+                if focal is None and height is None:  # the estimator's own focal estimate, and its reason
+                    est_f = float(m.K[0, 0]) if m.K_source == "estimated" else None
+                    focal_est_rows.append(
+                        f"| {name} | {true_f:.0f} | {'-' if est_f is None else f'{est_f:.0f}'} | "
+                        f"{'-' if est_f is None else f'{100 * (est_f / true_f - 1):+.1f}'} | {est.focal_note} |")
                 if focal is not None and height is None:
                     c = focal_curve(m)
                     at = lambda s: float(np.interp(np.log(s), np.log(SCALES), c))  # noqa: E731
