@@ -29,7 +29,7 @@ _EPILOGUE = """
 except Exception:
     out["error"] = traceback.format_exc()
 with open(sys.argv[-1], "w") as fh:
-    json.dump(out, fh)
+    json.dump(out, fh, indent=1, default=str)
 sys.stdout.flush()
 os._exit(0)
 """
