@@ -105,6 +105,8 @@ class Motion:
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
+        if not np.isfinite(self.camera_rotation).all():
+            raise bad("camera_rotation must be finite")
         if len(self.image_size) != 2 or min(self.image_size) <= 0:
             raise bad(f"image_size must be (width, height) > 0, got {self.image_size}")
         if not (np.isfinite(self.fps) and self.fps > 0):

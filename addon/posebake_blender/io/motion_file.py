@@ -114,12 +114,15 @@ def read_motion(path: str | os.PathLike) -> MotionFile:
         if rot.shape != (T, 3, 3) or not np.isfinite(rot).all():
             raise MotionFileError(f"{p}: camera_rotation must be finite (T,3,3) = {(T, 3, 3)}, got {rot.shape}")
     size = tuple(int(v) for v in np.asarray(raw["image_size"]).reshape(-1))
-    if len(size) != 2:
-        raise MotionFileError(f"{p}: image_size must be (width, height), got {size}")
+    if len(size) != 2 or min(size) <= 0:
+        raise MotionFileError(f"{p}: image_size must be (width, height) > 0, got {size}")
+    K = np.asarray(raw["K"], dtype=np.float64)
+    if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:  # the matched camera divides by them
+        raise MotionFileError(f"{p}: K must be finite with positive focal lengths")
     return MotionFile(
         path=str(p), joints_cam=jc, joints_2d=np.asarray(raw["joints_2d"], dtype=np.float32),
         visibility=np.asarray(raw["visibility"], dtype=np.float32), joint_names=names, fps=fps,
-        K=np.asarray(raw["K"], dtype=np.float64), image_size=(size[0], size[1]),
+        K=K, image_size=(size[0], size[1]),
         track_ids=np.asarray(raw["track_ids"], dtype=np.int64),
         subject_height=np.asarray(raw["subject_height"], dtype=np.float64),
         K_source=str(raw["K_source"]), smoothing=str(raw["smoothing"]),
