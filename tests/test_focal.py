@@ -62,6 +62,15 @@ def test_frames_that_disagree_give_no_focal():
     assert got.focal_px is None and "disagree" in got.reason
 
 
+def test_frames_without_lines_do_not_outvote_two_that_agree():
+    """A frame whose lines are hidden says nothing about the focal: two agreeing frames are enough, one is not."""
+    blank = np.full((720, 1280), 128, np.uint8)
+    floors = [tiled_floor(1000.0, 35.0, 20.0), tiled_floor(1000.0, -30.0, 15.0)]
+    got = estimate_focal([floors[0], blank, blank, floors[1], blank])
+    assert got.focal_px == pytest.approx(1000.0, rel=0.03) and "2 of 5" in got.reason, got
+    assert estimate_focal([floors[0], blank, blank]).focal_px is None
+
+
 def test_blank_frames_give_no_focal():
     got = estimate_focal([np.full((360, 640), 128, np.uint8)] * 3)
     assert got.focal_px is None and got.per_frame == [None, None, None]
@@ -80,15 +89,17 @@ def test_rendered_clips(clip, expected):
         assert got.focal_px is None, got
 
 
-def test_real_footage_against_its_calibration(videos):
-    """cam04 of the Pose2Sim lab clip (lab floor and walls, Qualisys-calibrated): within 3 %."""
+@pytest.mark.parametrize("view,rel", [("cam04", 0.03), ("cam01", 0.05)])
+def test_real_footage_against_its_calibration(videos, view, rel):
+    """The Pose2Sim lab clip (lab floor and walls, Qualisys-calibrated). cam04 sees the lines in every sampled
+    frame; in cam01 only 2 of 5 sampled frames give a well-conditioned pair, and those two decide."""
     sys.path.insert(0, str(REPO / "bench"))
     from multiview_root import read_qualisys
 
     folder = videos / "pose2sim_single_person_4cams"
-    cam = {c.name: c for c in read_qualisys(folder / "Calib.qca.txt")}["cam04"]
-    got = estimate_focal_from_video(folder / "cam04.mp4")
-    assert got.focal_px == pytest.approx(float(cam.K[0, 0]), rel=0.03), got.reason
+    cam = {c.name: c for c in read_qualisys(folder / "Calib.qca.txt")}[view]
+    got = estimate_focal_from_video(folder / f"{view}.mp4")
+    assert got.focal_px == pytest.approx(float(cam.K[0, 0]), rel=rel), got.reason
 
 
 def test_estimate_cli_writes_an_estimated_K(model_files, tmp_path):

@@ -14,7 +14,8 @@ each refined by robust least squares on the endpoints' distances to the line thr
 midpoint and the point; the focal and its standard deviation from each pair (the refinement's covariance
 propagated). A frame gives a focal only when a pair is well conditioned (relative std <= MAX_REL_STD:
 e.g. a camera looking straight along the tiles has one point at infinity and none); the clip gives one
-only when most sampled frames agree. Otherwise `None`, and the caller keeps the default field of view.
+only when at least two sampled frames give one and most of those agree. Otherwise `None`, and the caller
+keeps the default field of view.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ MAX_REL_STD = 0.03
 MIN_INLIERS = 8
 FOV_RANGE_DEG = (10.0, 150.0)  # accepted horizontal field of view of the longer side
 FRAME_AGREEMENT = 0.05  # frames whose focal lies within this fraction of the median count as agreeing
+MIN_FRAMES = 2  # frames that must give a focal; a single frame never decides
 SAMPLE_FRAMES = 5
 SAMPLE_SPAN = 300  # frames sampled from the first SAMPLE_SPAN of the clip (the camera may move later)
 
@@ -174,21 +176,26 @@ def frame_focal(gray: np.ndarray, rng: np.random.Generator | None = None) -> flo
 
 
 def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
-    """One focal for a clip from a few grey or RGB frames of it; None unless most frames agree."""
+    """One focal for a clip from a few grey or RGB frames of it, or None.
+
+    A frame without a well-conditioned pair (the person hides the lines, motion blur) says nothing about the
+    focal, so it is not counted against the others; a frame that gives a different focal is. At least
+    MIN_FRAMES frames must give one, and more than half of those must agree within FRAME_AGREEMENT."""
     per_frame: list[float | None] = []
     rng = np.random.default_rng(0)
     for frame in frames:
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
         per_frame.append(frame_focal(gray, rng))
     found = np.array([f for f in per_frame if f is not None])
-    if len(found) * 2 <= len(frames):
+    if len(found) < MIN_FRAMES:
         return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(frames) - len(found)} "
                                    f"of {len(frames)} frames", per_frame)
     median = float(np.median(found))
     agree = np.abs(found / median - 1.0) <= FRAME_AGREEMENT
-    if agree.sum() * 2 <= len(frames):
+    if agree.sum() * 2 <= len(found):
         return FocalEstimate(None, f"frames disagree (focal {found.min():.0f}-{found.max():.0f} px)", per_frame)
-    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(frames)} frames agree",
+    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(frames)} frames agree"
+                         + (f", {len(frames) - len(found)} without a usable pair" if len(found) < len(frames) else ""),
                          per_frame)
 
 
