@@ -22,12 +22,12 @@ import torch
 
 from .camera import intrinsics, make_K
 from .camera_motion import CameraRotationTracker
-from .focal import estimate_focal_from_video
 from .crop import FrameBatch
 from .decode import VideoDecoder
 from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
 from .errors import PoseBakeError
+from .focal import estimate_focal_from_video
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
