@@ -105,9 +105,10 @@ def main() -> int:
     est = Estimator(args.device)
     header = machine_header(str(est.device))
     t0 = time.time()
-    def estimate(height: float | None) -> list:
+    def estimate(height: float | None, bone_depth: bool = True) -> list:
         return [est.run(folder / f"{c.name}.mp4", EstimateOptions(focal=float(c.K[0, 0]), smooth="none",
-                                                                  max_people=1, subject_height=height))
+                                                                  max_people=1, subject_height=height,
+                                                                  bone_depth=bone_depth))
                 for c in cams]
 
     motions = estimate(None)
@@ -122,7 +123,10 @@ def main() -> int:
     root_ref = 0.5 * (X[:, HIPS[0]] + X[:, HIPS[1]])
     height = standing_height(X - root_ref[:, None])
     rows = []
-    for label, ms in (("not given", motions), (f"{height:.2f} m (triangulated)", estimate(height))):
+    h_label = f"{height:.2f} m (triangulated)"
+    runs = (("bones", "not given", motions), ("bones", h_label, estimate(height)),
+            ("joints", "not given", estimate(None, False)), ("joints", h_label, estimate(height, False)))
+    for depth, label, ms in runs:
         for m, c in zip(ms, cams):
             J = m.joints_cam[0, :n].astype(np.float64)
             root = 0.5 * (J[:, HIPS[0]] + J[:, HIPS[1]])
@@ -131,7 +135,7 @@ def main() -> int:
             dist = np.linalg.norm(ref[good], axis=1)
             err = np.linalg.norm(root[good] - ref[good], axis=1) / dist * 100
             bias = (root[good, 2] / ref[good, 2] - 1) * 100
-            rows.append(f"| {c.name} | {label} | {c.K[0, 0]:.0f} | {np.median(dist):.2f} | {good.sum()} | "
+            rows.append(f"| {c.name} | {depth} | {label} | {c.K[0, 0]:.0f} | {np.median(dist):.2f} | {good.sum()} | "
                         f"{np.median(err):.1f} | {np.mean(err):.1f} | {np.median(bias):+.1f} |")
     r = np.concatenate(reproj)
     from posebake.focal import estimate_focal_from_video
@@ -149,8 +153,9 @@ def main() -> int:
             f"- Reference: PoseBake's 2D hips from all four views, undistorted and triangulated; its reprojection "
             f"error over 8 body landmarks: median {np.median(r):.1f} px, 90th percentile "
             f"{np.percentile(r, 90):.1f} px (1920-px-high frames)\n\n"
-            "| camera | subject height | focal px | distance m | frames | root err median % | root err mean % | "
-            "depth bias median % |\n|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+            "Root depth: `bones` is PoseBake's (bonedepth.py), `joints` the joint solve alone (before it).\n\n"
+            "| camera | root depth | subject height | focal px | distance m | frames | root err median % | "
+            "root err mean % | depth bias median % |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
             "\n## Focal length from the scene (`posebake.focal`, used when no `--focal` is given)\n\n"
             "| camera | calibrated focal px | estimated px | error % | outcome |\n|---|---:|---:|---:|---|\n" +
             "\n".join(focal_rows) + "\n")

@@ -4,7 +4,9 @@
 
 1. Every rendered ground-truth clip is estimated four times, with the true focal or without one (then
    PoseBake estimates it from the scene's vanishing points, or falls back to the 55° default field of view),
-   with `--subject-height` (the character's true 1.567 m) or without. Reported: the standing
+   with `--subject-height` (the character's true 1.567 m) or without; and twice more with the true focal and
+   the joint solve's root depth in place of the bone-length depth (`bone_depth=False`, PoseBake before
+   bonedepth.py). Reported: the standing
    height PoseBake measured, the median and mean root (mid-hip) error as a percentage of the camera
    distance, the median depth bias (positive: too far) and the K_source written to the Motion.
 2. Diagnosis of the depth bias that remains with the true height and focal, from the raw Motion only:
@@ -53,7 +55,7 @@ def root_stats(motion: Motion, gt: dict[str, np.ndarray]) -> dict[str, float]:
     depth = (pr[ok, 2] - gr[ok, 2]) / gr[ok, 2] * 100
     X = motion.joints_cam[0].astype(np.float64)
     rel = X - 0.5 * (X[:, JOINT_INDEX["left_hip"]] + X[:, JOINT_INDEX["right_hip"]])[:, None]
-    return {"height": standing_height(rel), "median": float(np.median(err)), "mean": float(np.mean(err)),
+    return {"height": standing_height(rel), "median": float(np.median(err)), "mean": float(np.mean(err)), "err": err,
             "depth": float(np.median(depth)), "dist": float(np.mean(dist))}
 
 
@@ -129,42 +131,46 @@ def main() -> int:
         video = gt_path.with_name(f"{name}.mp4")
         gt = load_groundtruth(gt_path)
         true_h, true_f = float(gt["subject_height"]), float(gt["K"][0, 0])
-        for focal_label, focal in (("true", true_f), ("not given", None)):
-            for h_label, height in (("not given", None), ("true", true_h)):
-                m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
-                                                   subject_height=height))
-                r = root_stats(m, gt)
-                summary.setdefault((focal_label, h_label), []).append(r)
-                rows.append(f"| {name} | {r['dist']:.1f} | {focal_label} ({m.K[0, 0]:.0f} px vs {true_f:.0f}, "
-                            f"{m.K_source}) | {h_label} | {r['height']:.2f} | {r['median']:.1f} | {r['mean']:.1f} | "
-                            f"{r['depth']:+.1f} |")
-                print(rows[-1], flush=True)
-                if focal is None and height is None:  # the estimator's own focal estimate, and its reason
-                    est_f = float(m.K[0, 0]) if m.K_source == "estimated" else None
-                    focal_est_rows.append(
-                        f"| {name} | {true_f:.0f} | {'-' if est_f is None else f'{est_f:.0f}'} | "
-                        f"{'-' if est_f is None else f'{100 * (est_f / true_f - 1):+.1f}'} | {est.focal_note} |")
-                if focal is not None and height is None:
-                    c = focal_curve(m)
-                    at = lambda s: float(np.interp(np.log(s), np.log(SCALES), c))  # noqa: E731
-                    focal_rows.append(f"| {name} | {SCALES[np.argmin(c)]:.2f} | {at(1.0):.2f} | "
-                                      f"{100 * (at(0.8) / at(1.0) - 1):+.1f} | {100 * (at(1.25) / at(1.0) - 1):+.1f} | "
-                                      f"{100 * (at(0.5) / at(1.0) - 1):+.1f} | {100 * (at(2.0) / at(1.0) - 1):+.1f} |")
-                    d = diagnosis(m, gt)
-                    diag_rows.append(f"| {name} | {d['tilt_deg']:.0f} | {d['pitch_deg']:+.1f} | "
-                                     f"{d['net3d_net2d']:+.1f} | {d['gt3d_net2d']:+.1f} | {d['net3d_gt2d']:+.1f} |")
-    mean_rows = [f"| {f} | {h} | {np.median([r['median'] for r in rs]):.1f} | "
+        configs = [(fl, f, hl, h, "bones") for fl, f in (("true", true_f), ("not given", None))
+                   for hl, h in (("not given", None), ("true", true_h))]
+        configs += [("true", true_f, hl, h, "joints") for hl, h in (("not given", None), ("true", true_h))]
+        for focal_label, focal, h_label, height, depth in configs:
+            m = est.run(video, EstimateOptions(focal=focal, max_people=1, smooth="none",
+                                               subject_height=height, bone_depth=depth == "bones"))
+            r = root_stats(m, gt)
+            summary.setdefault((focal_label, h_label, depth), []).append(r)
+            rows.append(f"| {name} | {r['dist']:.1f} | {depth} | {focal_label} ({m.K[0, 0]:.0f} px vs {true_f:.0f}, "
+                        f"{m.K_source}) | {h_label} | {r['height']:.2f} | {r['median']:.1f} | {r['mean']:.1f} | "
+                        f"{r['depth']:+.1f} |")
+            print(rows[-1], flush=True)
+            if focal is None and height is None:  # the estimator's own focal estimate, and its reason
+                est_f = float(m.K[0, 0]) if m.K_source == "estimated" else None
+                focal_est_rows.append(
+                    f"| {name} | {true_f:.0f} | {'-' if est_f is None else f'{est_f:.0f}'} | "
+                    f"{'-' if est_f is None else f'{100 * (est_f / true_f - 1):+.1f}'} | {est.focal_note} |")
+            if focal is not None and height is None and depth == "bones":
+                c = focal_curve(m)
+                at = lambda s: float(np.interp(np.log(s), np.log(SCALES), c))  # noqa: E731
+                focal_rows.append(f"| {name} | {SCALES[np.argmin(c)]:.2f} | {at(1.0):.2f} | "
+                                  f"{100 * (at(0.8) / at(1.0) - 1):+.1f} | {100 * (at(1.25) / at(1.0) - 1):+.1f} | "
+                                  f"{100 * (at(0.5) / at(1.0) - 1):+.1f} | {100 * (at(2.0) / at(1.0) - 1):+.1f} |")
+                d = diagnosis(m, gt)
+                diag_rows.append(f"| {name} | {d['tilt_deg']:.0f} | {d['pitch_deg']:+.1f} | "
+                                 f"{d['net3d_net2d']:+.1f} | {d['gt3d_net2d']:+.1f} | {d['net3d_gt2d']:+.1f} |")
+    mean_rows = [f"| {d} | {f} | {h} | {np.median([r['median'] for r in rs]):.1f} | "
+                 f"{np.median(np.concatenate([r['err'] for r in rs])):.1f} | "
                  f"{np.mean([r['median'] for r in rs]):.1f} | {max(r['median'] for r in rs):.1f} | "
-                 f"{np.mean([r['depth'] for r in rs]):+.1f} |" for (f, h), rs in summary.items()]
+                 f"{np.mean([r['depth'] for r in rs]):+.1f} |" for (f, h, d), rs in summary.items()]
     text = ("# Scale and camera: root position with and without height and focal\n\n" + header +
             f"\n- Reproduce: `python bench/scale_camera.py` ({time.time() - t0:.0f} s); clips: "
             f"{args.clips.relative_to(REPO) if args.clips.is_relative_to(REPO) else args.clips}; `--smooth none`; "
             "true subject height 1.567 m\n\n## 1. Summary over the clips\n\n"
-            "| focal | subject height | median over clips of the per-clip median root error, % of distance | "
-            "mean of those | worst clip | mean depth bias % |\n|---|---|---:|---:|---:|---:|\n" +
+            "| root depth | focal | subject height | median over clips of the per-clip median root error, % of distance | "
+            "median over all frames | mean of the clip medians | worst clip | mean depth bias % |\n"
+            "|---|---|---|---:|---:|---:|---:|---:|\n" +
             "\n".join(mean_rows) + "\n\n## 2. Per clip\n\n"
-            "| clip | camera distance m | focal | subject height | measured standing height m | root err median % | "
-            "root err mean % | depth bias median % |\n|---|---:|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
+            "| clip | camera distance m | root depth | focal | subject height | measured standing height m | "
+            "root err median % | root err mean % | depth bias median % |\n|---|---:|---|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
             "\n\n## 3. Where the depth bias comes from (true focal, height not given)\n\n"
             "Root solve on the 12 scored joints with the network's or the ground truth's root-relative 3D shape "
             "and 2D points (median depth bias, %), and the pitch of the rotation that best maps the network's "

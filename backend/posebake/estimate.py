@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .bonedepth import refine_root_depth
 from .camera import intrinsics, make_K
 from .camera_motion import CameraRotationTracker
 from .crop import FrameBatch
@@ -31,7 +32,7 @@ from .focal import estimate_focal_from_video
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
-from .rootsolve import absolute_joints, consistent_scale
+from .rootsolve import consistent_scale, solve_root_translation
 from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates
 
@@ -58,6 +59,7 @@ class EstimateOptions:
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
     smooth: str = "smoothnet"  # temporal refinement: smoothnet | oneeuro | savgol | gaussian | none
     subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
+    bone_depth: bool = True  # root depth from the long bones' lengths (bonedepth.py); False: the joint solve's
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     estimate_focal: bool = True  # no --focal/--fov/metadata: try the scene's vanishing points (focal.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
@@ -260,7 +262,11 @@ class Estimator:
                 X *= height_scale(X, opts.subject_height)
             u = np.stack(t.image)[:, :J].astype(np.float64)
             w = np.stack(t.visibility)[:, :J].astype(np.float64)
-            joints[p, f] = absolute_joints(X, u, w, K, (info.width, info.height))
+            size = (info.width, info.height)
+            t_root = solve_root_translation(X, u, w, K, size)
+            if opts.bone_depth:
+                t_root = refine_root_depth(X, u, w, K, size, t_root)
+            joints[p, f] = X + t_root[:, None]
             j2d[p, f] = u
             vis[p, f] = w
         motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
