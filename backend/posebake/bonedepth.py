@@ -44,6 +44,7 @@ MIN_BONES = 3
 #: Depths searched, as factors of the joint solve's depth (log-spaced grid, then a parabola through the best).
 SEARCH_RANGE = (0.6, 1.6)
 SEARCH_STEPS = 161
+CHUNK = 2048  # frames per grid evaluation
 _IDX = np.array([(JOINT_INDEX[a], JOINT_INDEX[b]) for a, b in DEPTH_BONES], dtype=np.intp)
 
 
@@ -77,11 +78,23 @@ def bone_depth_factor(X: np.ndarray, u: np.ndarray, w: np.ndarray, K: np.ndarray
     p = rays[:, a] - rays[:, b]
     q = rays[:, a] * Xz[:, a, None] - rays[:, b] * Xz[:, b, None]
     pp, pq, qq = (p * p).sum(-1), (p * q).sum(-1), (q * q).sum(-1)  # (F,B)
+    use, tzf = usable[frames], tz[frames]
+    f_frames = np.empty(len(pp))
+    for c in range(0, len(pp), CHUNK):  # bounded memory on hour-long tracks: (CHUNK, steps, bones) floats
+        sl = slice(c, c + CHUNK)
+        f_frames[sl] = _best_factor(pp[sl], pq[sl], qq[sl], use[sl], tzf[sl], length)
+    factor[frames] = f_frames
+    return factor
+
+
+def _best_factor(pp: np.ndarray, pq: np.ndarray, qq: np.ndarray, use: np.ndarray, tz: np.ndarray,
+                 length: np.ndarray) -> np.ndarray:
+    """(F,) depth factor minimising the bones' relative length error; |z p + q|^2 = pp z^2 + 2 pq z + qq."""
     grid = np.exp(np.linspace(np.log(SEARCH_RANGE[0]), np.log(SEARCH_RANGE[1]), SEARCH_STEPS))
-    z = tz[frames, None] * grid[None]  # (F,S)
+    z = tz[:, None] * grid[None]  # (F,S)
     seen = np.sqrt(np.maximum(pp[:, None] * z[..., None] ** 2 + 2 * pq[:, None] * z[..., None]
                               + qq[:, None], 0.0))  # (F,S,B)
-    m = usable[frames][:, None, :]
+    m = use[:, None, :]
     cost = np.where(m, (seen / np.where(m, length[None, None], 1.0) - 1.0) ** 2, 0.0).sum(-1)  # (F,S)
     best = np.argmin(cost, axis=1)
     inner = (best > 0) & (best < SEARCH_STEPS - 1)
@@ -92,9 +105,7 @@ def bone_depth_factor(X: np.ndarray, u: np.ndarray, w: np.ndarray, K: np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         offset = np.where(curvature > 0, 0.5 * (c0 - c2) / curvature, 0.0)  # parabola vertex, in steps
     step = np.log(grid[1] / grid[0])
-    f_frames = np.where(inner, grid[k] * np.exp(np.clip(offset, -1, 1) * step), 1.0)
-    factor[frames] = f_frames
-    return factor
+    return np.where(inner, grid[k] * np.exp(np.clip(offset, -1, 1) * step), 1.0)
 
 
 def refine_root_depth(X: np.ndarray, u: np.ndarray, w: np.ndarray, K: np.ndarray,
