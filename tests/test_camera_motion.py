@@ -35,6 +35,7 @@ def test_synthetic_pan_and_tilt_are_recovered(videos):
     h, w = base.shape[:2]
     K = make_K(1400.0, w, h)
     tracker = CameraRotationTracker(K, w, h)
+    later = CameraRotationTracker(None, w, h)  # K not known yet: the focal is estimated during the decode
     truth = []
     for i in range(12):
         R = _rot_y(0.6 * i) @ _rot_x(0.15 * i)  # world <- camera_i
@@ -42,9 +43,15 @@ def test_synthetic_pan_and_tilt_are_recovered(videos):
         H = K @ R.T @ np.linalg.inv(K)  # maps world-camera pixels into camera_i pixels
         view = cv2.warpPerspective(base, H, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         tracker.update(view, [np.array([700.0, 200.0, 900.0, 800.0])])
+        later.update(view, [np.array([700.0, 200.0, 900.0, 800.0])])
+        if i == 7:
+            assert len(later.rotations) == 1 and len(later.pending) == 7
+            later.set_K(K)  # the pairs tracked so far become rotations; the rest are fitted as they come
     est = np.stack(tracker.rotations)
     err = [np.degrees(np.arccos(np.clip((np.trace(e.T @ t) - 1) / 2, -1, 1))) for e, t in zip(est, truth)]
     assert max(err) < 0.15, err  # degrees, after chaining 11 frame pairs
+    np.testing.assert_array_equal(np.stack(later.rotations), est)
+    assert later.inlier_counts == tracker.inlier_counts and not later.pending
 
 
 def test_static_camera_stays_static(videos):

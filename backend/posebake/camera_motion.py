@@ -19,6 +19,9 @@ WORK_WIDTH = 640
 MIN_POINTS = 25
 REDETECT_BELOW = 150
 STATIC_FLOW_PX = 0.25  # median background flow (work-resolution pixels) below which the camera is still
+#: One frame pair's tracking: matched corners (p0, p1) in work-resolution pixels, or a point count when there
+#: is no rotation to fit (camera still, or too few corners).
+Tracked = tuple[np.ndarray, np.ndarray] | int
 
 
 def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -56,22 +59,35 @@ def fit_rotation(a: np.ndarray, b: np.ndarray, threshold: float, iterations: int
 class CameraRotationTracker:
     """Feed frames in order with the people's boxes; `rotations` holds world<-camera per frame."""
 
-    def __init__(self, K: np.ndarray, width: int, height: int) -> None:
+    def __init__(self, K: np.ndarray | None, width: int, height: int) -> None:
+        """`K` may be None while the focal is still being estimated (from frames this same decode passes):
+        the tracked point pairs are then kept, and turned into rotations by `set_K`."""
         # An integer shrink factor: OpenCV's area resampling has a fast path for exact integer ratios, and
         # cropping the last few rows/columns to a multiple of it moves no pixel coordinate.
         self.factor = max(1, round(max(width, height) / WORK_WIDTH))
         self.scale = 1.0 / self.factor
         self.size = (width // self.factor, height // self.factor)
         self.crop = (self.size[1] * self.factor, self.size[0] * self.factor)
-        Ks = K.copy()
-        Ks[:2] *= self.scale
-        self.K_inv = np.linalg.inv(Ks)
-        self.focal = float(Ks[0, 0])
+        self.K_inv: np.ndarray | None = None
+        self.focal = 0.0
+        self.pending: list[Tracked] = []  # frame pairs tracked before K was known
         self.prev: np.ndarray | None = None
         self.prev_mask: np.ndarray | None = None
         self.rotations: list[np.ndarray] = []
         self.inlier_counts: list[int] = []
         self.points: np.ndarray | None = None  # corners in the previous frame, tracked forward
+        if K is not None:
+            self.set_K(K)
+
+    def set_K(self, K: np.ndarray) -> None:
+        """Fix the intrinsics; point pairs tracked before are turned into rotations now, in order."""
+        Ks = np.asarray(K, dtype=np.float64).copy()
+        Ks[:2] *= self.scale
+        self.K_inv = np.linalg.inv(Ks)
+        self.focal = float(Ks[0, 0])
+        pending, self.pending = self.pending, []
+        for pair in pending:
+            self.rotations.append(self.rotations[-1] @ self._rotation(pair))
 
     def _mask(self, boxes: list[np.ndarray]) -> np.ndarray:
         mask = np.full(self.size[::-1], 255, np.uint8)
@@ -95,11 +111,27 @@ class CameraRotationTracker:
             self.rotations.append(np.eye(3))
             self.inlier_counts.append(0)
         else:
-            self.rotations.append(self.rotations[-1] @ self._relative(self.prev, gray, self.prev_mask, mask))
+            pair = self._track(self.prev, gray, self.prev_mask, mask)
+            if self.K_inv is None:
+                self.pending.append(pair)
+            else:
+                self.rotations.append(self.rotations[-1] @ self._rotation(pair))
         self.prev, self.prev_mask = gray, mask
 
-    def _relative(self, prev: np.ndarray, cur: np.ndarray, prev_mask: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Rotation taking the current camera's rays into the previous camera's axes."""
+    def _rotation(self, pair: Tracked) -> np.ndarray:
+        """Rotation taking the current camera's rays into the previous camera's axes (identity: no motion)."""
+        if isinstance(pair, int):
+            self.inlier_counts.append(pair)
+            return np.eye(3)
+        p0, p1 = pair
+        R, inliers = fit_rotation(self._rays(p0), self._rays(p1), threshold=1.5 / self.focal)
+        self.inlier_counts.append(int(inliers.sum()))
+        return R if inliers.sum() >= MIN_POINTS else np.eye(3)
+
+    def _track(self, prev: np.ndarray, cur: np.ndarray, prev_mask: np.ndarray,
+               mask: np.ndarray) -> Tracked:
+        """Background corners tracked from `prev` to `cur` (work-resolution pixels), or, when the camera did
+        not move or too few could be tracked, the number of points that says so."""
         # Corners are carried forward from frame to frame and only detected anew when too few survive:
         # detection costs more than tracking.
         p0 = self.points
@@ -107,8 +139,7 @@ class CameraRotationTracker:
             p0 = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=8, mask=prev_mask)
         self.points = None
         if p0 is None or len(p0) < MIN_POINTS:
-            self.inlier_counts.append(0)
-            return np.eye(3)
+            return 0
         p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=(21, 21), maxLevel=3)
         p0, p1 = p0.reshape(-1, 2), p1.reshape(-1, 2)
         ok = status.reshape(-1).astype(bool)
@@ -116,13 +147,9 @@ class CameraRotationTracker:
         ok &= inside
         ok[ok] &= mask[p1[ok, 1].astype(int), p1[ok, 0].astype(int)] > 0
         if ok.sum() < MIN_POINTS:
-            self.inlier_counts.append(0)
-            return np.eye(3)
+            return 0
         p0, p1 = p0[ok], p1[ok]
         self.points = p1.reshape(-1, 1, 2).astype(np.float32)
         if np.median(np.linalg.norm(p1 - p0, axis=1)) < STATIC_FLOW_PX:
-            self.inlier_counts.append(int(ok.sum()))
-            return np.eye(3)
-        R, inliers = fit_rotation(self._rays(p0), self._rays(p1), threshold=1.5 / self.focal)
-        self.inlier_counts.append(int(inliers.sum()))
-        return R if inliers.sum() >= MIN_POINTS else np.eye(3)
+            return int(ok.sum())
+        return p0, p1

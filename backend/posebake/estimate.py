@@ -28,7 +28,7 @@ from .decode import VideoDecoder
 from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
 from .errors import PoseBakeError
-from .focal import estimate_focal_from_video
+from .focal import FocalSampler, sample_frames
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from .motion import Motion
@@ -194,24 +194,24 @@ class Estimator:
         info = decoder.info
         K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)
         self.focal_note = ""
-        if K_source == "default" and opts.estimate_focal:
-            t0 = time.perf_counter()
-            found = estimate_focal_from_video(info.path, opts.start, opts.end)
-            self.timings["focal"] += time.perf_counter() - t0
-            self.focal_note = found.reason
-            if found.focal_px is not None:
-                K, K_source = make_K(found.focal_px, info.width, info.height), "estimated"
+        # No focal given or in the metadata: sample frames for the scene's vanishing points from this decode.
+        sampler = (FocalSampler(sample_frames(opts.start, opts.end, info.frame_count))
+                   if K_source == "default" and opts.estimate_focal else None)
         batch = opts.batch or (32 if self.device.type == "cuda" else 8)
         end = min(opts.end, info.frame_count) if opts.end is not None and info.frame_count else opts.end
         total = (end or info.frame_count) - opts.start
         tracks: list[Track] = []
-        camera = CameraRotationTracker(K, info.width, info.height) if opts.camera_motion else None
+        camera = (CameraRotationTracker(None if sampler else K, info.width, info.height)
+                  if opts.camera_motion else None)
         next_id, since_detect, lost, done = 0, opts.detect_every, False, 0
         t_wait = time.perf_counter()
         for first, frames in decoder.batches(batch, opts.start, end):
             self.timings["decode"] += time.perf_counter() - t_wait
             if cancel is not None and cancel.is_set():
                 raise Cancelled("cancelled")
+            if sampler is not None and sampler.offer(first, frames):
+                K, K_source = self._focal(sampler, K, K_source, info, camera)
+                sampler = None
             images = FrameBatch(frames, self.device)
             if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
                 next_id = self._start_tracks(tracks, images.head(1), first - opts.start, opts, next_id)
@@ -229,6 +229,8 @@ class Estimator:
             if progress is not None:
                 progress("landmarks", done, max(total, done))
             t_wait = time.perf_counter()
+        if sampler is not None:  # the clip ended before the last sampled frame
+            K, K_source = self._focal(sampler, K, K_source, info, camera)
         t0 = time.perf_counter()
         motion = self._assemble(tracks, done, info, K, K_source, opts)
         if camera is not None:
@@ -242,6 +244,20 @@ class Estimator:
             self.timings["smooth"] += time.perf_counter() - t0
         self.timings["frames"] = done
         return motion
+
+    def _focal(self, sampler: FocalSampler, K: np.ndarray, K_source: str, info,
+               camera: CameraRotationTracker | None) -> tuple[np.ndarray, str]:
+        """The scene's focal from the sampled frames when it is well conditioned, else the default K; the
+        camera tracker, which has been holding its point tracks, gets the K chosen."""
+        t0 = time.perf_counter()
+        found = sampler.estimate()
+        self.timings["focal"] += time.perf_counter() - t0
+        self.focal_note = found.reason
+        if found.focal_px is not None:
+            K, K_source = make_K(found.focal_px, info.width, info.height), "estimated"
+        if camera is not None:
+            camera.set_K(K)
+        return K, K_source
 
     def _assemble(self, tracks: list[Track], n_frames: int, info, K: np.ndarray, K_source: str,
                   opts: EstimateOptions) -> Motion:

@@ -199,16 +199,40 @@ def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
                          per_frame)
 
 
+def sample_frames(start: int, end: int | None, frame_count: int | None, count: int = SAMPLE_FRAMES) -> list[int]:
+    """The `count` frame indices, spread over the first SAMPLE_SPAN frames of [start, end), that the
+    estimate looks at (fewer when the clip is shorter)."""
+    total = frame_count or SAMPLE_SPAN
+    stop = min(end if end is not None else total, total, start + SAMPLE_SPAN)
+    return sorted(set(np.linspace(start, max(start, stop - 1), count).round().astype(int).tolist()))
+
+
+class FocalSampler:
+    """Collects the sampled frames while the estimator decodes the clip anyway, so the focal costs no second
+    decode: `offer` every batch, in order; once it returns True (or the clip ended), call `estimate`."""
+
+    def __init__(self, wanted: list[int]) -> None:
+        self.wanted = set(wanted)
+        self.last = max(wanted)
+        self.frames: list[np.ndarray] = []
+
+    def offer(self, first: int, batch: np.ndarray) -> bool:
+        """Keep the batch's wanted frames (absolute indices from `first`); True once the last one is kept."""
+        self.frames.extend(batch[i].copy() for i in range(len(batch)) if first + i in self.wanted)
+        return first + len(batch) > self.last
+
+    def estimate(self) -> FocalEstimate:
+        return estimate_focal(self.frames)
+
+
 def estimate_focal_from_video(path: str | Path, start: int = 0, end: int | None = None,
                               count: int = SAMPLE_FRAMES) -> FocalEstimate:
     """Sample `count` frames from the first SAMPLE_SPAN frames of [start, end) and estimate the focal."""
     from .decode import VideoDecoder
 
     decoder = VideoDecoder(path)
-    total = decoder.info.frame_count or SAMPLE_SPAN
-    stop = min(end if end is not None else total, total, start + SAMPLE_SPAN)
-    wanted = set(np.linspace(start, max(start, stop - 1), count).round().astype(int).tolist())
-    frames = []
-    for first, batch in decoder.batches(8, start, max(wanted) + 1):
-        frames.extend(batch[i] for i in range(len(batch)) if first + i in wanted)
-    return estimate_focal(frames)
+    sampler = FocalSampler(sample_frames(start, end, decoder.info.frame_count, count))
+    for first, batch in decoder.batches(8, start, sampler.last + 1):
+        if sampler.offer(first, batch):
+            break
+    return sampler.estimate()
