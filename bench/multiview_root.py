@@ -155,7 +155,8 @@ def main() -> int:
             f"{np.percentile(r, 90):.1f} px (1920-px-high frames)\n\n"
             "Root depth: `bones` is PoseBake's (bonedepth.py), `joints` the joint solve alone (before it).\n\n"
             "| camera | root depth | subject height | focal px | distance m | frames | root err median % | "
-            "root err mean % | depth bias median % |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+            "root err mean % | depth bias median % |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n" +
+            "\n".join(rows) + "\n"
             "\n## Focal length from the scene (`posebake.focal`, used when no `--focal` is given)\n\n"
             "| camera | calibrated focal px | estimated px | error % | outcome |\n|---|---:|---:|---:|---|\n" +
             "\n".join(focal_rows) + "\n")

@@ -55,8 +55,8 @@ def root_stats(motion: Motion, gt: dict[str, np.ndarray]) -> dict[str, float]:
     depth = (pr[ok, 2] - gr[ok, 2]) / gr[ok, 2] * 100
     X = motion.joints_cam[0].astype(np.float64)
     rel = X - 0.5 * (X[:, JOINT_INDEX["left_hip"]] + X[:, JOINT_INDEX["right_hip"]])[:, None]
-    return {"height": standing_height(rel), "median": float(np.median(err)), "mean": float(np.mean(err)), "err": err,
-            "depth": float(np.median(depth)), "dist": float(np.mean(dist))}
+    return {"height": standing_height(rel), "median": float(np.median(err)), "mean": float(np.mean(err)),
+            "err": err, "depth": float(np.median(depth)), "dist": float(np.mean(dist))}
 
 
 def camera_tilt_deg(gt: dict[str, np.ndarray]) -> float:
@@ -165,12 +165,14 @@ def main() -> int:
             f"\n- Reproduce: `python bench/scale_camera.py` ({time.time() - t0:.0f} s); clips: "
             f"{args.clips.relative_to(REPO) if args.clips.is_relative_to(REPO) else args.clips}; `--smooth none`; "
             "true subject height 1.567 m\n\n## 1. Summary over the clips\n\n"
-            "| root depth | focal | subject height | median over clips of the per-clip median root error, % of distance | "
+            "| root depth | focal | subject height | "
+            "median over clips of the per-clip median root error, % of distance | "
             "median over all frames | mean of the clip medians | worst clip | mean depth bias % |\n"
             "|---|---|---|---:|---:|---:|---:|---:|\n" +
             "\n".join(mean_rows) + "\n\n## 2. Per clip\n\n"
             "| clip | camera distance m | root depth | focal | subject height | measured standing height m | "
-            "root err median % | root err mean % | depth bias median % |\n|---|---:|---|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
+            "root err median % | root err mean % | depth bias median % |\n"
+            "|---|---:|---|---|---|---:|---:|---:|---:|\n" + "\n".join(rows) +
             "\n\n## 3. Where the depth bias comes from (true focal, height not given)\n\n"
             "Root solve on the 12 scored joints with the network's or the ground truth's root-relative 3D shape "
             "and 2D points (median depth bias, %), and the pitch of the rotation that best maps the network's "

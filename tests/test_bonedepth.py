@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scipy.spatial.transform import Rotation
+
 from posebake.bonedepth import DEPTH_BONES, bone_depth_factor, refine_root_depth
-from posebake.rootsolve import solve_root_translation
-from posebake.skeleton import BLAZEPOSE_JOINTS, JOINT_INDEX
 from posebake.camera import intrinsics
-from posebake.skeleton import standing_pose
+from posebake.rootsolve import solve_root_translation
+from posebake.skeleton import BLAZEPOSE_JOINTS, JOINT_INDEX, standing_pose
 from tests.test_rootsolve import H, W, project
 
 LEFT = [i for i, n in enumerate(BLAZEPOSE_JOINTS) if n.startswith("left_")]

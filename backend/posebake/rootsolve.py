@@ -108,16 +108,6 @@ def _reprojection_px(X: np.ndarray, u: np.ndarray, t: np.ndarray, K: np.ndarray)
     return np.linalg.norm(proj - u, axis=-1)
 
 
-def absolute_joints(X: np.ndarray, u: np.ndarray, w: np.ndarray, K: np.ndarray,
-                    image_size: tuple[int, int], **kwargs) -> np.ndarray:
-    """Camera-space metric joints (T,J,3) = X + t per frame; all-NaN rows where the solve failed.
-
-    `kwargs` go to `solve_root_translation` (border_px, min_visibility, min_joints, robust_iters, ...).
-    """
-    t = solve_root_translation(X, u, w, K, image_size, **kwargs)
-    return np.asarray(X, dtype=np.float64) + t[:, None, :]
-
-
 def bone_lengths(X: np.ndarray, bones: tuple[tuple[int, int], ...] = BONE_INDICES) -> np.ndarray:
     """(..., B) lengths of `bones` (index pairs) for joints X (..., J, 3); NaN where a joint is NaN."""
     idx = np.asarray(bones, dtype=np.intp)
