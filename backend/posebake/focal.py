@@ -111,16 +111,19 @@ def vanishing_points(segs: np.ndarray, center: np.ndarray, scale: float, count: 
         if len(idx) < MIN_INLIERS:
             break
         pairs = rng.choice(idx, size=(RANSAC_ITERS, 2), p=length[idx] / length[idx].sum())
-        best, best_score = None, 0.0
-        for a, b in pairs:
-            v = np.cross(lines[a], lines[b])
-            if a == b or np.linalg.norm(v) < 1e-12:
-                continue
-            score = length[idx][np.abs(_residuals(v, mid[idx], dirs[idx], half[idx])) <= tol].sum()
-            if score > best_score:
-                best, best_score = v, score
-        if best is None:
+        hyp = np.cross(lines[pairs[:, 0]], lines[pairs[:, 1]])  # (H,3): every hypothesis scored at once
+        usable = (pairs[:, 0] != pairs[:, 1]) & (np.linalg.norm(hyp, axis=1) >= 1e-12)
+        if not usable.any():
             break
+        hyp = hyp[usable]
+        d = np.stack([hyp[:, None, 0] - mid[idx, 0] * hyp[:, None, 2],
+                      hyp[:, None, 1] - mid[idx, 1] * hyp[:, None, 2]], axis=-1)  # (H,N,2), as in _residuals
+        resid = half[idx] * (d[..., 0] * dirs[idx, 1] - d[..., 1] * dirs[idx, 0]) / np.maximum(
+            np.linalg.norm(d, axis=-1), 1e-12)
+        score = ((np.abs(resid) <= tol) * length[idx]).sum(axis=1)
+        if score.max() <= 0:
+            break
+        best = hyp[int(np.argmax(score))]
         inl = idx[np.abs(_residuals(best, mid[idx], dirs[idx], half[idx])) <= tol]
         v, cov = _refine(best, mid[inl], dirs[inl], half[inl], scale)
         inl = idx[np.abs(_residuals(v, mid[idx], dirs[idx], half[idx])) <= tol]
