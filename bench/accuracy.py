@@ -2,7 +2,7 @@
 
     python bench/accuracy.py [--clips bench/groundtruth/clips] [--no-mediapipe] [--focal gt|default]
 
-For every `NAME.mp4` + `NAME_gt.npz` pair: PoseBake raw (`smoothing none`) scored with `posebake.eval`, and
+For every `NAME.mp4` + `NAME_gt.npz` pair: PoseBake raw (`smoothing none`) scored with `posebake_dev.eval`, and
 MediaPipe's own CPU Pose world landmarks on the same clip (its venv, bench/mediapipe_env.sh) scored on the
 metrics that apply to a root-relative output (MediaPipe gives no absolute position, so root error and foot
 skate are "–"). `--focal gt` (default) gives PoseBake the true focal length, as a user with a known camera
@@ -21,9 +21,9 @@ from baseline_all import WORK, run_clip  # noqa: E402
 from benchutil import machine_header, mediapipe_python, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
-from posebake.eval import metrics  # noqa: E402
-from posebake.eval.joints import EVAL_BONES, EVAL_JOINTS, gt_joints, mid_hip, pred_joints  # noqa: E402
-from posebake.eval.report import evaluate, joint_offsets, load_groundtruth  # noqa: E402
+from posebake_dev.eval import metrics  # noqa: E402
+from posebake_dev.eval.joints import EVAL_BONES, EVAL_JOINTS, gt_joints, mid_hip, pred_joints  # noqa: E402
+from posebake_dev.eval.report import evaluate, joint_offsets, load_groundtruth  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 COLS = ("detection_rate", "mpjpe_mm", "pa_mpjpe_mm", "root_error_mm", "root_error_pct", "accel_error_mm",

@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "addon"))
 def main(frames: int = 10_000, bones: int = 60) -> None:
     import bpy
     from posebake_blender.blender.bake import write_action
-    from posebake_blender.retarget.solve import Solution
+    from posebake_core.retarget.solve import Solution
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     data = bpy.data.armatures.new("bench")

@@ -30,9 +30,9 @@ BONES = ["Hips", "LeftFoot", "RightFoot", "LeftHand", "RightHand", "Head"]
 
 def main() -> None:
     import bpy
-    from posebake.mocap import Y_UP_TO_Z_UP as P, forward_kinematics, read_bvh
+    from posebake_dev.mocap import Y_UP_TO_Z_UP as P, forward_kinematics, read_bvh
     from posebake_blender.blender import bake as bake_mod
-    from posebake_blender.retarget.canonical import from_cmu
+    from posebake_core.retarget.canonical import from_cmu
 
     out: dict = {"blender": bpy.app.version_string}
     m = read_bvh(str(BVH))

@@ -34,7 +34,7 @@ from benchutil import machine_header, write_table  # noqa: E402
 
 from posebake.paths import shared_data  # noqa: E402
 from posebake.scale import standing_height  # noqa: E402
-from posebake.skeleton import JOINT_INDEX  # noqa: E402
+from posebake_core.skeleton import JOINT_INDEX  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = "videos/pose2sim_single_person_4cams"

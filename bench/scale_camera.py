@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
-from posebake.eval.joints import EVAL_JOINTS, gt_joints, gt_up, mid_hip, pred_joints  # noqa: E402
-from posebake.eval.report import load_groundtruth  # noqa: E402
-from posebake.motion import Motion  # noqa: E402
+from posebake_dev.eval.joints import EVAL_JOINTS, gt_joints, gt_up, mid_hip, pred_joints  # noqa: E402
+from posebake_dev.eval.report import load_groundtruth  # noqa: E402
+from posebake_core.motion import Motion  # noqa: E402
 from posebake.rootsolve import solve_root_translation  # noqa: E402
 from posebake.scale import standing_height  # noqa: E402
-from posebake.skeleton import JOINT_INDEX  # noqa: E402
+from posebake_core.skeleton import JOINT_INDEX  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_IDX = [JOINT_INDEX[j] for j in EVAL_JOINTS]

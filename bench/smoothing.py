@@ -3,14 +3,14 @@
     python bench/smoothing.py [--out bench/results/smoothing.md] [--notes NOTES.md] [--extra LABEL=WEIGHTS ...]
 
 1. Rendered ground-truth clips (whose CMU motions were never trained on): raw, each tuned filter and each
-   trained SmoothNet window, scored with `posebake.eval.report.evaluate` (MPJPE, PA-MPJPE, acceleration
+   trained SmoothNet window, scored with `posebake_dev.eval.report.evaluate` (MPJPE, PA-MPJPE, acceleration
    error, root error, bone CV).
 2. phalp_running_woman.mp4 (real footage, no GT): joint acceleration (mean |second difference|) and
    bone-length CV vs raw, and lag: the lag of the peak of the cross-correlation between the smoothed and
    raw root trajectories (linearly detrended, so a runner's steady travel across the frame does not
    flatten the peak), which must be 0 frames.
 3. CPU speed of the smoothers; the SmoothNet training record and the filter tuning.
-Raw estimates come from the cache under bench/.work/smoothing (posebake.smoothing.rawcache).
+Raw estimates come from the cache under bench/.work/smoothing (posebake_dev.smoothnet.rawcache).
 """
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header  # noqa: E402
 
-from posebake.eval import metrics  # noqa: E402
-from posebake.eval.joints import EVAL_BONES, mid_hip, pred_joints  # noqa: E402
-from posebake.eval.report import evaluate  # noqa: E402
+from posebake_dev.eval import metrics  # noqa: E402
+from posebake_dev.eval.joints import EVAL_BONES, mid_hip, pred_joints  # noqa: E402
+from posebake_dev.eval.report import evaluate  # noqa: E402
 from posebake.paths import shared_data  # noqa: E402
 from posebake.smoothing import smooth_motion, weights_path  # noqa: E402
 from posebake.smoothing import filters  # noqa: E402
-from posebake.smoothing.rawcache import cache_dir, raw_for_gt_clips, raw_motion  # noqa: E402
+from posebake_dev.smoothnet.rawcache import cache_dir, raw_for_gt_clips, raw_motion  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 COLS = (("mpjpe_mm", ".1f"), ("pa_mpjpe_mm", ".1f"), ("accel_error_mm", ".2f"), ("root_error_mm", ".0f"),
@@ -134,7 +134,7 @@ def runner_section() -> str:
 
 def speed_section() -> str:
     rng = np.random.default_rng(0)
-    from posebake.skeleton import standing_pose
+    from posebake_core.skeleton import standing_pose
     T = 3000
     seq = (standing_pose()[None] + [0, 0, 5] + 0.02 * rng.standard_normal((T, 33, 3))).astype(np.float32)
     from posebake.smoothing import smooth_joints
@@ -189,11 +189,13 @@ def training_section() -> str:
 
 
 def tuning_section() -> str:
-    from posebake.smoothing import data
-    from posebake.smoothing.noise import load_profile
-    from posebake.smoothing.train import val_sequences
+    from posebake_dev.smoothnet import data
+    from posebake_dev.smoothnet.noise import load_profile
+    from posebake_dev.smoothnet.train import val_sequences
 
-    res = filters.tune(val_sequences(data.load_split()["val"], load_profile()))
+    from posebake_dev.smoothnet.tune_filters import tune
+
+    res = tune(val_sequences(data.load_split()["val"], load_profile()))
     lines = ["## 5. Filter tuning (grid search on the SmoothNet validation sequences, lowest MPJPE wins)\n",
              "| filter | parameters | MPJPE mm | accel err mm/f² | root err mm |", "|---|---|---:|---:|---:|"]
     for name, scored in res.items():

@@ -96,7 +96,7 @@ pb.register()
 from posebake_blender import ops, props, ui
 from posebake_blender.blender.apply import bake_motion
 from posebake_blender.blender.bake import BakeError
-from posebake_blender.retarget.prepare import BakeOptions
+from posebake_core.retarget.prepare import BakeOptions
 import rigbuilder
 
 out["registered"] = {"panel": hasattr(bpy.types, "VIEW3D_PT_posebake"), "scene_prop": hasattr(bpy.types.Scene, "posebake"),
@@ -334,8 +334,9 @@ def test_prepare_options_pure_numpy() -> None:
     import numpy as np
 
     sys.path.insert(0, str(REPO / "addon"))
-    from posebake_blender.retarget.canonical import CanonicalPose
-    from posebake_blender.retarget.prepare import PrepareError, gaussian_smooth, in_place
+    from posebake_core.retarget.canonical import CanonicalPose
+    from posebake_core.retarget.prepare import PrepareError, in_place
+    from posebake_core.timeseries import gaussian_smooth
 
     x = np.ones((20, 3))
     assert np.allclose(gaussian_smooth(x, 2.0), 1.0)

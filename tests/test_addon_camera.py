@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posebake.motion import Motion
+from posebake_core.motion import Motion
 from tests.bpychild import child_script, run_script
 from tests.test_bvh_export import synthetic_track
 

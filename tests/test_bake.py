@@ -28,8 +28,8 @@ sys.path[:0] = [sys.argv[2] + "/addon", sys.argv[2] + "/tests"]
 out = {}
 try:
     import bpy
-    from posebake.mocap import read_bvh, forward_kinematics, Y_UP_TO_Z_UP as P
-    from posebake_blender.retarget.canonical import CanonicalPose, from_cmu, ROLE_JOINTS
+    from posebake_dev.mocap import read_bvh, forward_kinematics, Y_UP_TO_Z_UP as P
+    from posebake_core.retarget.canonical import CanonicalPose, from_cmu, ROLE_JOINTS
     from posebake_blender.blender import bake as bake_mod
     from posebake_blender.blender.bake import BakeError, bake
     import rigbuilder

@@ -184,7 +184,7 @@ def test_no_scale_to_rig_keeps_the_videos_metres(work: dict[str, Path], runner_b
     """Root travel of an unscaled bake matches the camera-compensated mid-hip travel of the video."""
     import re
 
-    from posebake.motion import Motion
+    from posebake_core.motion import Motion
 
     d = work["dir"]
     m = Motion.load(d / "runner.npz")

@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 from posebake.bonedepth import DEPTH_BONES, bone_depth_factor, refine_root_depth
 from posebake.camera import intrinsics
 from posebake.rootsolve import solve_root_translation
-from posebake.skeleton import BLAZEPOSE_JOINTS, JOINT_INDEX, standing_pose
+from posebake_core.skeleton import BLAZEPOSE_JOINTS, JOINT_INDEX, standing_pose
 from tests.test_rootsolve import H, W, project
 
 LEFT = [i for i, n in enumerate(BLAZEPOSE_JOINTS) if n.startswith("left_")]
@@ -81,7 +81,7 @@ def test_rendered_clip_root_is_nearer_the_truth_than_the_joint_solve(model_files
     """forward_jumps_tracking (1.567 m character, true focal and height, the first 60 frames): the joint solve
     puts the root about 5 % too far; the bone-length depth is within 3.5 % and nearer the truth."""
     from posebake.estimate import EstimateOptions, Estimator
-    from posebake.eval.joints import gt_joints, mid_hip
+    from posebake_dev.eval.joints import gt_joints, mid_hip
 
     clips = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
     gt = np.load(clips / "forward_jumps_tracking_gt.npz")

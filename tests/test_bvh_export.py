@@ -13,10 +13,10 @@ from scipy.spatial.transform import Rotation
 
 from posebake.bvh_export import EULER_ORDER, export_bvh
 from posebake.cli import main as cli_main
-from posebake.errors import PoseBakeError
-from posebake.motion import Motion
-from posebake.skeleton import JOINT_INDEX as J
-from posebake.skeleton import standing_pose
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import Motion
+from posebake_core.skeleton import JOINT_INDEX as J
+from posebake_core.skeleton import standing_pose
 
 T = 30
 ABSENT = [0, 1, 2, 15, 16, 17]

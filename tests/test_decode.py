@@ -11,7 +11,7 @@ import pytest
 
 from posebake.camera import DEFAULT_FOV_DEG, intrinsics, metadata_focal_px
 from posebake.decode import VideoDecoder, count_frames, iter_batches, probe
-from posebake.errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 EXPECTED = {  # name: (width, height, fps, frames, fourcc) as listed in SOURCES.md
     "phalp_running_woman.mp4": (1920, 1088, 30.0, 180, "h264"),

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from posebake.estimate import EstimateOptions, Estimator
-from posebake.motion import Motion
-from posebake.skeleton import JOINT_INDEX as J
+from posebake_core.motion import Motion
+from posebake_core.skeleton import JOINT_INDEX as J
 
 from .test_bvh_export import BLENDER_SCRIPT
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posebake.errors import PoseBakeError
-from posebake.eval.report import evaluate, load_groundtruth
-from posebake.motion import Motion
+from posebake_core.errors import PoseBakeError
+from posebake_dev.eval.report import evaluate, load_groundtruth
+from posebake_core.motion import Motion
 
 CLIPS = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
 

@@ -108,7 +108,7 @@ def test_estimate_cli_writes_an_estimated_K(model_files, tmp_path):
                           str(out), "--end", "12", "--smooth", "none", "--quiet"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "K from estimated" in res.stdout
-    from posebake.motion import Motion
+    from posebake_core.motion import Motion
 
     m = Motion.load(out)
     true_f = float(np.load(CLIPS / "hop_elevated_gt.npz")["K"][0, 0])

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posebake.eval import joints as ej
-from posebake.eval import metrics as em
+from posebake_dev.eval import joints as ej
+from posebake_dev.eval import metrics as em
 from posebake.paths import repo_root, shared_data
 
 GT_DIR = repo_root() / "bench" / "groundtruth"

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posebake.errors import PoseBakeError
-from posebake.mocap import CMU_UNIT_M, forward_kinematics, read_amc, read_asf, read_bvh, resample
-from posebake.mocap.motion import euler_to_matrix, matrix_to_quat, quat_to_matrix, slerp
-from posebake.mocap.retarget import CMU_BONES, character_names
+from posebake_core.errors import PoseBakeError
+from posebake_dev.mocap import CMU_UNIT_M, forward_kinematics, read_amc, read_asf, read_bvh, resample
+from posebake_dev.mocap.motion import euler_to_matrix, matrix_to_quat, quat_to_matrix, slerp
+from posebake_dev.mocap.retarget import CMU_BONES, character_names
 from posebake.paths import shared_data
 
 DATA = shared_data()
@@ -149,7 +149,7 @@ def test_bad_amc_and_asf(tmp_path) -> None:
 
 def test_pose_basis_realises_the_deltas() -> None:
     """Chaining Blender's pose rule with the computed basis gives back D_j @ rest_j for every bone."""
-    from posebake.mocap.retarget import cmu_parents, pose_basis
+    from posebake_dev.mocap.retarget import cmu_parents, pose_basis
     rng = np.random.default_rng(3)
     J = len(CMU_BONES)
     D = euler_to_matrix(rng.uniform(-180, 180, (4, J, 3)), "zyx")
@@ -164,8 +164,8 @@ def test_pose_basis_realises_the_deltas() -> None:
 
 def test_delta_rotations_of_a_matching_rest_pose_are_identity() -> None:
     """A source at rest (zero rotations) on a character whose rest bones point the same way: D = I."""
-    from posebake.mocap import Y_UP_TO_Z_UP
-    from posebake.mocap.retarget import delta_rotations
+    from posebake_dev.mocap import Y_UP_TO_Z_UP
+    from posebake_dev.mocap.retarget import delta_rotations
     m = read_bvh(DATA / "mocap_bvh" / "cmu_walk_delfem2.bvh").slice(0, 2)
     m.rotations[:] = np.eye(3)
     pos = forward_kinematics(m)[0][0] @ Y_UP_TO_Z_UP.T

@@ -112,7 +112,7 @@ def test_pip_failure_is_a_clear_error(tmp_path):
 
 
 def test_missing_models_error_names_the_fix(tmp_path, monkeypatch):
-    from posebake.errors import PoseBakeError
+    from posebake_core.errors import PoseBakeError
     from posebake.models import load_model
 
     monkeypatch.setenv("POSEBAKE_CACHE", str(tmp_path))

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posebake.errors import PoseBakeError
-from posebake.motion import SCHEMA, Motion
-from posebake.skeleton import BLAZEPOSE_JOINTS, BONE_INDICES, BONES, JOINT_INDEX, standing_pose
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import SCHEMA, Motion
+from posebake_core.skeleton import BLAZEPOSE_JOINTS, BONE_INDICES, BONES, JOINT_INDEX, standing_pose
 
 
 def make_motion(P: int = 2, T: int = 12, seed: int = 0) -> Motion:
@@ -57,7 +57,7 @@ def test_file_is_plain_numpy_without_pickles(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.split() == [SCHEMA, "(2,", "12,", "33,", "3)", "nose"]
     # motion.py itself must stay importable without torch / cv2 (Blender's Python has neither)
-    code = ("import sys; import posebake.motion; "
+    code = ("import sys; import posebake_core.motion; "
             "print(sorted(m for m in ('torch', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -143,7 +143,7 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
     """Atomic writes go through mkstemp (mode 0600); the finished file must follow the umask instead."""
     import os
 
-    from posebake.atomic import atomic_path
+    from posebake_core.atomic import atomic_path
 
     old = os.umask(0o022)
     try:

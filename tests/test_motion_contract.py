@@ -1,23 +1,23 @@
-"""The Motion contract has two readers: the backend's `Motion.load` and the add-on's `read_motion` (the add-on
-cannot import the backend). These tests keep them from drifting apart: both read the schema the backend
-writes, and every file that breaks a field the bake uses is refused by both, each with its own error type."""
+"""One Motion reader (`posebake_core.motion`) for the backend and the add-on.
+
+The backend and the add-on used to carry two readers that accepted different files. Now both read through
+the core; these tests feed the same files to the backend's `Motion.load` and to the add-on's bake path
+inside pip bpy, and require the same answer for each: accepted, or refused with the same message. The four
+files the two old readers disagreed on are among them.
+"""
 from __future__ import annotations
 
-import sys
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "addon"))
-
-from posebake import motion as backend_motion  # noqa: E402
-from posebake.errors import PoseBakeError  # noqa: E402
-from posebake.motion import Motion  # noqa: E402
-from posebake.skeleton import standing_pose  # noqa: E402
-from posebake_blender.io import motion_file  # noqa: E402
+from posebake_core.errors import MotionError, PoseBakeError
+from posebake_core.motion import Motion
+from posebake_core.skeleton import standing_pose
+from tests.bpychild import REPO, run_blender
 
 
 def _valid(path: Path) -> dict[str, np.ndarray]:
@@ -34,7 +34,22 @@ def _set(key: str, value: object) -> Callable[[dict], dict]:
     return lambda d: {**d, key: np.asarray(value)}
 
 
+def _empty_track(d: dict) -> dict:
+    j = d["joints_cam"].copy()
+    j[1] = np.nan
+    return {**d, "joints_cam": j}
+
+
+#: the files the two former readers disagreed on (issue #16)
+DRIFT: dict[str, Callable[[dict], dict]] = {
+    "visibility 2.0": lambda d: {**d, "visibility": np.full_like(d["visibility"], 2.0)},
+    "duplicate track ids": _set("track_ids", [3, 3]),
+    "unknown K_source": _set("K_source", "guessed"),
+    "a track with no finite joint": _empty_track,
+}
+
 CORRUPTIONS: dict[str, Callable[[dict], dict]] = {
+    **DRIFT,
     "other schema": _set("schema", "posebake.motion/2"),
     "no fps": lambda d: {k: v for k, v in d.items() if k != "fps"},
     "no joints": lambda d: {k: v for k, v in d.items() if k != "joints_cam"},
@@ -58,22 +73,44 @@ CORRUPTIONS: dict[str, Callable[[dict], dict]] = {
 }
 
 
-def test_both_readers_read_what_the_backend_writes(tmp_path: Path) -> None:
-    assert motion_file.SCHEMA == backend_motion.SCHEMA
-    raw = _valid(tmp_path / "ok.npz")
-    m, f = Motion.load(tmp_path / "ok.npz"), motion_file.read_motion(tmp_path / "ok.npz")
-    assert set(motion_file.REQUIRED) <= set(raw)
-    np.testing.assert_array_equal(m.joints_cam, f.joints_cam)
-    np.testing.assert_array_equal(m.camera_rotation, f.camera_rotation)
-    np.testing.assert_array_equal(m.subject_height, f.subject_height)
-    assert (m.fps, m.image_size, m.K_source, m.joint_names) == (f.fps, f.image_size, f.K_source, f.joint_names)
+def _write_all(tmp: Path) -> dict[str, Path]:
+    raw = _valid(tmp / "ok.npz")
+    files = {"valid": tmp / "ok.npz"}
+    for i, (name, corrupt) in enumerate(sorted(CORRUPTIONS.items())):
+        files[name] = tmp / f"bad_{i:02d}.npz"
+        np.savez(files[name], **corrupt(raw))
+    return files
+
+
+def _backend_answer(path: Path) -> dict:
+    try:
+        return {"accepted": True, "error": "", "tracks": Motion.load(path).num_tracks}
+    except PoseBakeError as exc:
+        return {"accepted": False, "error": str(exc)}
 
 
 @pytest.mark.parametrize("name", sorted(CORRUPTIONS))
-def test_both_readers_refuse_a_broken_file(tmp_path: Path, name: str) -> None:
-    path = tmp_path / "bad.npz"
-    np.savez(path, **CORRUPTIONS[name](_valid(tmp_path / "ok.npz")))
-    with pytest.raises(PoseBakeError, match="bad.npz"):
+def test_the_reader_refuses_a_broken_file_naming_it(tmp_path: Path, name: str) -> None:
+    path = _write_all(tmp_path)[name]
+    with pytest.raises(MotionError, match=path.name):
         Motion.load(path)
-    with pytest.raises(motion_file.MotionFileError, match="bad.npz"):
-        motion_file.read_motion(path)
+
+
+@pytest.mark.bpy
+def test_backend_and_addon_in_bpy_give_the_same_answer_for_every_file(tmp_path: Path) -> None:
+    pytest.importorskip("bpy")
+    files = _write_all(tmp_path)
+    res = run_blender(tmp_path, "motion_reader", "read_files", json.dumps([str(p) for p in files.values()]))
+    assert Path(res["core"]).resolve().is_relative_to(REPO / "core"), res["core"]
+    for name, path in files.items():
+        backend, addon = _backend_answer(path), res["results"][str(path)]
+        assert backend == addon, (name, backend, addon)
+        assert backend["accepted"] == (name == "valid"), (name, backend)
+    for name in DRIFT:  # each refusal says what is wrong, not only that something is
+        assert files[name].name in res["results"][str(files[name])]["error"]
+
+
+def test_the_addon_has_no_motion_reader_of_its_own() -> None:
+    """The add-on's sources never open an .npz themselves: every read goes through the core."""
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "addon").rglob("*.py") if "np.load(" in p.read_text()]
+    assert offenders == []

@@ -1,4 +1,4 @@
-"""Pure-numpy tests of the add-on's retargeting (no bpy): Motion reader, world frame, canonical joints,
+"""Pure-numpy tests of the core's retargeting (no bpy): world frame, canonical joints,
 solve (CMU onto its own skeleton), foot contacts/IK, rig presets and auto-mapping."""
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "addon"))
 
-from posebake.mocap import Y_UP_TO_Z_UP as P, forward_kinematics, read_bvh  # noqa: E402
-from posebake.motion import Motion  # noqa: E402
-from posebake.skeleton import standing_pose  # noqa: E402
+from posebake_dev.mocap import Y_UP_TO_Z_UP as P, forward_kinematics, read_bvh  # noqa: E402
+from posebake_core.motion import Motion  # noqa: E402
+from posebake_core.skeleton import standing_pose  # noqa: E402
 from posebake_blender import rigs  # noqa: E402
-from posebake_blender.io.motion_file import MotionFileError, read_motion  # noqa: E402
-from posebake_blender.retarget.armature import RestPose  # noqa: E402
-from posebake_blender.retarget.canonical import from_blazepose, from_cmu  # noqa: E402
-from posebake_blender.retarget.contacts import detect_contacts, two_bone_ik  # noqa: E402
-from posebake_blender.retarget.rot import axis_angle, frame  # noqa: E402
-from posebake_blender.retarget.solve import solve  # noqa: E402
-from posebake_blender.retarget.world import to_world  # noqa: E402
+from posebake_core.retarget.armature import RestPose  # noqa: E402
+from posebake_core.retarget.canonical import from_blazepose, from_cmu  # noqa: E402
+from posebake_core.retarget.contacts import detect_contacts, two_bone_ik  # noqa: E402
+from posebake_core.rot import axis_angle, frame  # noqa: E402
+from posebake_core.retarget.solve import solve  # noqa: E402
+from posebake_core.retarget.world import to_world  # noqa: E402
 
 BVH = Path("/work/shared/data/mocap_bvh/cmu_walk_delfem2.bvh")
 
@@ -30,34 +29,6 @@ def _motion(T: int = 5) -> Motion:
     j = np.broadcast_to(standing_pose() + [0, 0, 3.0], (1, T, 33, 3)).astype(np.float32)
     K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
     return Motion(j, np.zeros((1, T, 33, 2)), np.ones((1, T, 33)), 30.0, K, (1280, 720))
-
-
-def test_motion_reader_reads_what_backend_writes(tmp_path):
-    m = _motion()
-    m.save(tmp_path / "a.npz")
-    f = read_motion(tmp_path / "a.npz")
-    assert f.num_tracks == 1 and f.num_frames == 5 and f.fps == 30.0 and f.image_size == (1280, 720)
-    np.testing.assert_array_equal(f.joints_cam, m.joints_cam)
-    assert f.joint_names == m.joint_names and f.K_source == "default"
-
-
-def test_motion_reader_errors(tmp_path):
-    m = _motion()
-    m.save(tmp_path / "a.npz")
-    data = dict(np.load(tmp_path / "a.npz"))
-    np.savez(tmp_path / "other.npz", **{**data, "schema": np.array("posebake.motion/9")})
-    with pytest.raises(MotionFileError, match="schema 'posebake.motion/9'"):
-        read_motion(tmp_path / "other.npz")
-    empty = {**data, "joints_cam": np.zeros((1, 0, 33, 3), np.float32), "joints_2d": np.zeros((1, 0, 33, 2)),
-             "visibility": np.zeros((1, 0, 33))}
-    np.savez(tmp_path / "empty.npz", **empty)
-    with pytest.raises(MotionFileError, match="empty motion"):
-        read_motion(tmp_path / "empty.npz")
-    np.savez(tmp_path / "nokey.npz", **{k: v for k, v in data.items() if k != "fps"})
-    with pytest.raises(MotionFileError, match="missing keys: fps"):
-        read_motion(tmp_path / "nokey.npz")
-    with pytest.raises(MotionFileError, match="not found"):
-        read_motion(tmp_path / "nope.npz")
 
 
 def test_world_frame_recovers_gravity_from_a_tilted_camera():
@@ -194,7 +165,7 @@ def test_normalize_and_auto_map():
 @pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
 def test_video_motion_solves_onto_a_rig_without_nans():
     """Motion file -> world -> canonical -> solve onto the CMU skeleton: finite, feet near the floor."""
-    from posebake_blender.retarget.world import canonical_from_camera
+    from posebake_core.retarget.world import canonical_from_camera
     m, _, _ = _cmu()
     T = 30
     base = standing_pose()

@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 from posebake.camera import intrinsics
 from posebake.rootsolve import (bone_lengths, consistent_scale, good_joint_mask,
                                 solve_root_translation)
-from posebake.skeleton import JOINT_INDEX, standing_pose
+from posebake_core.skeleton import JOINT_INDEX, standing_pose
 
 W, H = 1920, 1080
 

@@ -6,7 +6,7 @@ import pytest
 
 from posebake.estimate import EstimateOptions
 from posebake.scale import height_scale, standing_height
-from posebake.skeleton import JOINT_INDEX as J, standing_pose
+from posebake_core.skeleton import JOINT_INDEX as J, standing_pose
 
 
 def test_standing_height_follows_bone_lengths():
@@ -27,7 +27,7 @@ def test_true_height_puts_the_rendered_character_at_the_true_depth(model_files):
     from pathlib import Path
 
     from posebake.estimate import Estimator
-    from posebake.eval.joints import gt_joints, mid_hip
+    from posebake_dev.eval.joints import gt_joints, mid_hip
 
     clips = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
     gt = np.load(clips / "walk_side_gt.npz")

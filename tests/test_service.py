@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 
-from posebake.motion import Motion
+from posebake_core.motion import Motion
 from posebake.paths import repo_root
 
 SHORT = "mmhuman3d_two_people_handshake.mp4"  # 40 frames

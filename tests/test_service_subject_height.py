@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from posebake.motion import Motion
+from posebake_core.motion import Motion
 from posebake.service.app import create_app
 from posebake.service.config import ServiceConfig
 from posebake.service.jobs import JobManager
 from posebake.service.options import OptionError, parse_options
 from posebake.service.store import JobStore
-from posebake.skeleton import standing_pose
+from posebake_core.skeleton import standing_pose
 
 TOKEN = "t" * 32
 SHORT = "mmhuman3d_two_people_handshake.mp4"

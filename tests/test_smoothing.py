@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from posebake.motion import Motion
+from posebake_core.motion import Motion
 from posebake.paths import shared_data
-from posebake.skeleton import standing_pose
+from posebake_core.skeleton import standing_pose
 from posebake.smoothing import METHODS, filters, load_refiner, smooth_motion, weights_path
 from posebake.smoothing.smoothnet import SmoothNetRefiner
 from posebake.smoothing.windows import refine_track, reflect_index, window_starts
@@ -111,7 +111,7 @@ def test_sampled_fast_noise_has_the_measured_spread_and_autocorrelation(lag1: fl
     high-pass), so the check can tell the two apart."""
     from scipy.ndimage import gaussian_filter1d
 
-    from posebake.smoothing.noise import SPLIT_SIGMA, _fast_noise
+    from posebake_dev.smoothnet.noise import SPLIT_SIGMA, _fast_noise
 
     x = _fast_noise(np.random.default_rng(0), (64, 600, 3), lag1)
     hp = x - gaussian_filter1d(x, SPLIT_SIGMA, axis=1, mode="wrap")
@@ -125,9 +125,9 @@ def test_sampled_fast_noise_has_the_measured_spread_and_autocorrelation(lag1: fl
 def test_shipped_weights_reduce_jitter_on_real_cmu_motion() -> None:
     """Held-out CMU motion (131_02, never trained on), PoseBake-shaped noise: the shipped T=32 model must
     cut the acceleration error by at least half and not worsen the root-relative position error."""
-    from posebake.smoothing import data
-    from posebake.smoothing.noise import load_profile
-    from posebake.smoothing.train import sequence_metrics, val_sequences
+    from posebake_dev.smoothnet import data
+    from posebake_dev.smoothnet.noise import load_profile
+    from posebake_dev.smoothnet.train import sequence_metrics, val_sequences
 
     path = shared_data() / "mocap_bvh" / "cmu_131_02.bvh"
     if not path.is_file():
@@ -165,7 +165,7 @@ def test_smooth_motion_keeps_gaps_and_labels(method: str) -> None:
 
 
 def test_unknown_method() -> None:
-    from posebake.errors import PoseBakeError
+    from posebake_core.errors import PoseBakeError
 
     with pytest.raises(PoseBakeError):
         smooth_motion(_motion(), "kalman")
@@ -174,7 +174,7 @@ def test_unknown_method() -> None:
 def test_short_training_windows_are_padded_like_inference() -> None:
     """pad_short cuts windows to n < T frames and reflect-pads them exactly as refine_segment pads a short
     segment, and the masked loss ignores whatever the model outputs on the padding."""
-    from posebake.smoothing.train import _l1_with_accel, pad_short
+    from posebake_dev.smoothnet.train import _l1_with_accel, pad_short
     from posebake.smoothing.windows import reflect_index
 
     rng = np.random.default_rng(0)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from posebake.errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from posebake.tflite import load_tflite, read_tflite, same_padding
 from posebake.tflite.ops import depth_to_space, resize_bilinear
 

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 if __name__ == "__main__":  # run as a script: import the package by its name, and drop the script's own
-    _HERE = Path(__file__).resolve().parent  # folder from sys.path (its `io` package would shadow the stdlib)
+    _HERE = Path(__file__).resolve().parent  # folder from sys.path (a module there must not shadow a top-level one)
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
     sys.path.insert(0, str(_HERE.parent))
 
@@ -103,7 +103,7 @@ def run(job: dict) -> dict:
 
     from posebake_blender.blender.apply import bake_motion, summarize
     from posebake_blender.blender.bake import check_rig
-    from posebake_blender.retarget.prepare import BakeOptions
+    from posebake_core.retarget.prepare import BakeOptions
 
     outputs = [job[k] for k in ("output", "fbx", "glb") if job.get(k)]
     for out in outputs:  # before any work: a read-only target fails in a second, not after the bake

@@ -14,13 +14,13 @@ import tempfile
 from dataclasses import dataclass
 
 import bpy
+from posebake_core.retarget.prepare import BakeOptions
 
 from .blender.apply import bake_motion, summarize
 from .blender.bake import BakeError, check_rig
 from .client import BackendClient, BackendError, TokenRejected
 from .jobs import Progress, ServiceJob, SubprocessJob, start_backend
 from .props import get_prefs
-from .retarget.prepare import BakeOptions
 
 INTERVAL = 0.25  # seconds between polls: smooth enough for a progress bar, negligible CPU
 CHECK_TIMEOUT = 3.0  # the one synchronous backend call (reachability + token) is bounded by this

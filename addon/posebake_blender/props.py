@@ -40,10 +40,11 @@ def track_labels(path: str) -> list[tuple[str, str, str]]:
     except OSError:
         return []
     if key not in _TRACK_ITEMS:
-        from .io.motion_file import MotionFileError, read_motion
+        from posebake_core.errors import MotionError
+        from posebake_core.motion import Motion
         try:
-            mf = read_motion(path)
-        except MotionFileError:
+            mf = Motion.load(path)
+        except MotionError:
             return []
         seen = mf.presence()
         _TRACK_ITEMS[key] = [(str(i), f"Person {i} (id {int(mf.track_ids[i])}, {seen[i] * 100:.0f}% of frames)",

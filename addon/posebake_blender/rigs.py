@@ -1,7 +1,7 @@
 """Rig presets (data files, one per rig family) and auto-mapping for rigs no preset knows.
 
-A preset maps our canonical roles (see `retarget.canonical.ROLE_JOINTS`) to a rig's bone names; a role
-may take one bone or a chain (spine, split limbs). Presets live as JSON in `rigs_data/` inside the
+A preset maps our canonical roles (see `posebake_core.retarget.canonical.ROLE_JOINTS`) to a rig's bone
+names; a role may take one bone or a chain (spine, split limbs). Presets live as JSON in `rigs_data/` inside the
 installed add-on (the build copies `<repo>/rigs/` there) or, in a source checkout, in `<repo>/rigs/`.
 No bpy here: callers pass bone names (and rest heads for topology), so this is unit-testable.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .retarget.armature import required_roles
-from .retarget.canonical import ROLE_JOINTS
+from posebake_core.retarget.armature import required_roles
+from posebake_core.retarget.canonical import ROLE_JOINTS
 
 
 class RigError(ValueError):

@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 
 from .rootsolve import good_joint_mask
-from .skeleton import JOINT_INDEX
+from posebake_core.skeleton import JOINT_INDEX
 
 DEPTH_BONES: tuple[tuple[str, str], ...] = (
     ("left_hip", "left_knee"), ("right_hip", "right_knee"),

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .atomic import atomic_path
-from .errors import PoseBakeError
-from .motion import Motion
-from .skeleton import JOINT_INDEX
+from posebake_core.atomic import atomic_path
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import Motion
+from posebake_core.skeleton import JOINT_INDEX
 
 EULER_ORDER = "ZXY"  # channel order written to the file; R_local = Rz @ Rx @ Ry
 _X, _Y, _Z = np.eye(3)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 DEFAULT_FOV_DEG = 55.0
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)  # 35 mm equivalents are defined on the diagonal

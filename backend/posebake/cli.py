@@ -2,17 +2,23 @@
 
 Each subcommand lives in its own module under `posebake.commands` and exposes
 `register(subparsers)`; this file only discovers them, so adding a command never touches shared code.
+Commands of other installed packages (the dev tools' `eval` and `train-smoothnet`) come in through the
+`posebake.commands` entry-point group, so the runtime never imports them.
 Heavy imports (torch, cv2) happen inside the commands, keeping `posebake --help` instant.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import pkgutil
 import sys
 
+from posebake_core.errors import PoseBakeError
+
 from . import __version__, commands
-from .errors import PoseBakeError
+
+ENTRY_POINT_GROUP = "posebake.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(sub)
+    for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        ep.load().register(sub)
     return parser
 
 

@@ -20,7 +20,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 # rotation in degrees clockwise (as FFmpeg reports it) -> cv2.rotate code that makes the frame upright
 _ROTATE_CODES = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}

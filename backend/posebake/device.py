@@ -5,7 +5,7 @@ import os
 
 import torch
 
-from .errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 
 def pick_device(name: str = "auto") -> torch.device:

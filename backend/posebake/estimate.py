@@ -27,11 +27,11 @@ from .crop import FrameBatch
 from .decode import VideoDecoder
 from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
-from .errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from .focal import FocalSampler, sample_frames
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
-from .motion import Motion
+from posebake_core.motion import Motion
 from .rootsolve import consistent_scale, solve_root_translation
 from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates

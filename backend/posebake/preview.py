@@ -6,11 +6,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .atomic import atomic_path
+from posebake_core.atomic import atomic_path
 from .decode import VideoDecoder
 from .draw import draw_pose
-from .errors import PoseBakeError
-from .motion import Motion
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import Motion
 
 
 def write_preview(motion: Motion, output: Path, scale: float = 0.5) -> Path:

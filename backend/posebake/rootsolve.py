@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .skeleton import BONE_INDICES
+from posebake_core.skeleton import BONE_INDICES
 
 DEFAULT_BORDER_PX = 3.0
 DEFAULT_MIN_VISIBILITY = 0.5

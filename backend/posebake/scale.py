@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PoseBakeError
-from .skeleton import JOINT_INDEX as J
+from posebake_core.errors import PoseBakeError
+from posebake_core.skeleton import JOINT_INDEX as J
 
 EYE_CHAIN_FRACTION = 0.936 - 0.039  # (shin + thigh + hip-to-shoulder + shoulder-to-eye) / standing height
 #: Accepted standing heights, metres: a small child to the tallest people on record. Everything that takes a

@@ -27,10 +27,10 @@ import numpy as np  # noqa: E402
 
 import cameras  # noqa: E402
 import scene as sc  # noqa: E402
-from posebake.atomic import atomic_path  # noqa: E402
-from posebake.errors import PoseBakeError  # noqa: E402
-from posebake.mocap import CMU_UNIT_M, Y_UP_TO_Z_UP, read_amc, read_asf, read_bvh, resample  # noqa: E402
-from posebake.mocap.retarget import (CMU_BONES, character_leg_length, cmu_parents, delta_rotations,  # noqa: E402
+from posebake_core.atomic import atomic_path  # noqa: E402
+from posebake_core.errors import PoseBakeError  # noqa: E402
+from posebake_dev.mocap import CMU_UNIT_M, Y_UP_TO_Z_UP, read_amc, read_asf, read_bvh, resample  # noqa: E402
+from posebake_dev.mocap.retarget import (CMU_BONES, character_leg_length, cmu_parents, delta_rotations,  # noqa: E402
                                      leg_length, pose_basis)
 from posebake.paths import shared_data  # noqa: E402
 

@@ -1,6 +1,6 @@
 """bpy scene building for the ground-truth renders: character import, look, lights, render settings.
 
-Only Blender glue lives here; the maths (retargeting, cameras) is in posebake.mocap.retarget and
+Only Blender glue lives here; the maths (retargeting, cameras) is in posebake_dev.mocap.retarget and
 cameras.py so it can be tested without Blender.
 """
 from __future__ import annotations

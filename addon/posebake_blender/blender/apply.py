@@ -7,32 +7,27 @@ whose message the panel reports and the CLI prints.
 """
 from __future__ import annotations
 
-import math
-
 import bpy
 import numpy as np
+from posebake_core.errors import MotionError
+from posebake_core.motion import Motion
+from posebake_core.retarget.prepare import BakeOptions, PrepareError, motion_to_canonical
 
-from ..io.motion_file import MotionFile, MotionFileError, read_motion
-from ..retarget.prepare import BakeOptions, PrepareError, motion_to_canonical
-from .bake import BakeError, BakeResult, bake, check_rig
+from .bake import BakeError, BakeResult, bake, check_rig, match_scene_fps
+from .camera import create_camera
+
+__all__ = ["bake_motion", "load_motion", "match_scene_fps", "summarize"]
 
 
-def load_motion(path: str) -> MotionFile:
+def load_motion(path: str) -> Motion:
+    """Read a Motion file through the core's one reader; a refusal becomes a `BakeError`."""
     try:
-        return read_motion(path)
-    except MotionFileError as exc:
+        return Motion.load(path)
+    except MotionError as exc:
         raise BakeError(str(exc)) from None
 
 
-def match_scene_fps(scene, fps: float) -> None:
-    """Set the scene rate to the motion's, so every motion frame lands on a whole scene frame
-    (29.97 becomes 30 / 1.001, as Blender's own presets express it)."""
-    whole = max(1, int(round(fps)))
-    scene.render.fps = whole
-    scene.render.fps_base = whole / fps if not math.isclose(whole, fps, rel_tol=1e-6) else 1.0
-
-
-def bake_motion(obj, motion: str | MotionFile, opts: BakeOptions, preset: str | None = None, *,
+def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | None = None, *,
                 action_name: str | None = None, frame_start: float | None = None,
                 set_scene_fps: bool = False, camera: bool = False) -> BakeResult:
     """Read (if given a path), prepare and bake one person of a Motion onto `obj` as a new Action.
@@ -51,7 +46,6 @@ def bake_motion(obj, motion: str | MotionFile, opts: BakeOptions, preset: str | 
     res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
                scale_to_rig=opts.scale_to_rig)
     if camera:
-        from .camera import create_camera
         res.camera_info = create_camera(obj, mf, opts, res)
     return res
 

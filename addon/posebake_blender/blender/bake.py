@@ -1,4 +1,4 @@
-"""Bake a solved retarget into a new Action on an armature (bpy glue only; the maths is in `retarget`).
+"""Bake a solved retarget into a new Action on an armature (bpy glue only; the maths is in `posebake_core.retarget`).
 
 Keys are written in bulk (`keyframe_points.add` + `foreach_set`), never `keyframe_insert` per key, which
 is what keeps a 10,000-frame, 60-bone bake around a second. Blender 4.4+ stores F-curves in layered
@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import bpy
 import numpy as np
 
-from ..retarget.armature import RestPose
-from ..retarget.canonical import CanonicalPose
-from ..retarget.solve import Solution, solve
+from posebake_core.retarget.armature import RestPose
+from posebake_core.retarget.canonical import CanonicalPose
+from posebake_core.retarget.solve import Solution, solve
+
 from ..rigs import MappingReport, RigError, resolve
 
 _LINEAR = 1  # FCurve keyframe interpolation enum index of 'LINEAR'
@@ -32,6 +35,14 @@ class BakeResult:
     solution: Solution
     frame_range: tuple[float, float]
     camera_info: dict | None = None  # set when a matching video camera was added (`blender.camera`)
+
+
+def match_scene_fps(scene, fps: float) -> None:
+    """Set the scene rate to the motion's, so every motion frame lands on a whole scene frame
+    (29.97 becomes 30 / 1.001, as Blender's own presets express it)."""
+    whole = max(1, int(round(fps)))
+    scene.render.fps = whole
+    scene.render.fps_base = whole / fps if not math.isclose(whole, fps, rel_tol=1e-6) else 1.0
 
 
 def rest_from_armature(obj) -> RestPose:
@@ -78,7 +89,7 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
     src = canon.transformed(world_to_arm)
     sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig)
     if not scale_to_rig:
-        from ..retarget.prepare import unscaled_root
+        from posebake_core.retarget.prepare import unscaled_root
         up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
         up /= np.linalg.norm(up)
         tb = rest.index(sol.root_bone)
@@ -101,7 +112,7 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
     return BakeResult(action, rep, sol, (float(frames[0]), float(frames[-1])))
 
 
-def _fcurve_factory(action, obj):
+def fcurve_factory(action, obj):
     """A `new(data_path, index, group)` for this Blender: layered channelbag (4.4+) or legacy fcurves."""
     if hasattr(action, "layers") and hasattr(action, "slots"):
         slot = action.slots.new(id_type="OBJECT", name=obj.name)
@@ -122,7 +133,7 @@ def _fcurve_factory(action, obj):
     return new_legacy, None
 
 
-def _put(fc, frames: np.ndarray, values: np.ndarray) -> None:
+def put_keys(fc, frames: np.ndarray, values: np.ndarray) -> None:
     n = len(frames)
     fc.keyframe_points.add(n)
     co = np.empty(2 * n, dtype=np.float32)
@@ -134,14 +145,14 @@ def _put(fc, frames: np.ndarray, values: np.ndarray) -> None:
 
 def write_action(action, obj, sol: Solution, frames: np.ndarray) -> None:
     """Fill `action` with rotation_quaternion curves per solved bone and location on the root bone."""
-    new, slot = _fcurve_factory(action, obj)
+    new, slot = fcurve_factory(action, obj)
     for name, q in sol.quats.items():
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
         for k in range(4):
-            _put(new(path, k, name), frames, q[:, k])
+            put_keys(new(path, k, name), frames, q[:, k])
     path = f'pose.bones["{bpy.utils.escape_identifier(sol.root_bone)}"].location'
     for k in range(3):
-        _put(new(path, k, sol.root_bone), frames, sol.root_location[:, k])
+        put_keys(new(path, k, sol.root_bone), frames, sol.root_location[:, k])
 
 
 def assign(obj, action, nla: bool = False, start: float = 1.0) -> None:

@@ -1,6 +1,6 @@
 """A Blender camera that sees the baked character as the video camera saw the person.
 
-The bake maps camera-space joints to a Z-up world (`retarget.world.to_world`: pan removed with the
+The bake maps camera-space joints to a Z-up world (`posebake_core.retarget.world.to_world`: pan removed with the
 per-frame `camera_rotation`, then a floor-aligned rotation R and origin), then into the armature's space,
 where the solve scales everything by the rig/source leg ratio about the armature origin. The camera must
 go through the *same* chain, or it will not line up: its centre is the camera-space origin mapped through
@@ -17,18 +17,19 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from ..io.motion_file import MotionFile
-from ..retarget.canonical import from_blazepose
-from ..retarget.prepare import BakeOptions, frame_slice, prepared_joints
-from ..retarget.world import to_world
-from .bake import BakeResult, _fcurve_factory, _put, assign
+from posebake_core.motion import Motion
+from posebake_core.retarget.canonical import from_blazepose
+from posebake_core.retarget.prepare import BakeOptions, frame_slice, prepared_joints
+from posebake_core.retarget.world import to_world
+
+from .bake import BakeResult, assign, fcurve_factory, match_scene_fps, put_keys
 
 SENSOR_MM = 36.0
 _CV_TO_BLENDER = np.diag([1.0, -1.0, -1.0])  # OpenCV camera axes (y down, z forward) -> Blender's (y up, -z)
 _STATIC_TOL = 1e-5  # matrix entries / metres: below this the camera is treated as static (no Action)
 
 
-def camera_world_path(mf: MotionFile, opts: BakeOptions, result: BakeResult,
+def camera_world_path(mf: Motion, opts: BakeOptions, result: BakeResult,
                       arm_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame camera (T,3) centres and (T,3,3) Blender-axes rotations in Blender world space.
 
@@ -39,8 +40,7 @@ def camera_world_path(mf: MotionFile, opts: BakeOptions, result: BakeResult,
     wm = to_world(joints)
     T = len(joints)
     sl = frame_slice(mf, opts)
-    pan = (mf.camera_rotation[sl].astype(np.float64) if mf.camera_rotation is not None
-           else np.broadcast_to(np.eye(3), (T, 3, 3)))
+    pan = mf.camera_rotation[sl].astype(np.float64)
     centre = np.broadcast_to(-wm.rotation @ wm.origin, (T, 3)).copy()  # camera origin in the Z-up world
     hips = from_blazepose(wm.joints, mf.fps).joints["hips"]
     if not opts.root_motion:  # `prepare.in_place` slid the person back; slide the camera with them
@@ -86,7 +86,7 @@ def set_intrinsics(cam_data, K: np.ndarray, size: tuple[int, int]) -> None:
 
 def _key_camera(obj, frames: np.ndarray, centres: np.ndarray, rots: np.ndarray) -> None:
     """Static camera: one transform, no Action. Moving camera (pan, or in-place / unscaled drift): linear
-    location and Euler keys on every baked frame, written in bulk like the armature's (`bake._put`), so a
+    location and Euler keys on every baked frame, written in bulk like the armature's (`bake.put_keys`), so a
     long clip costs no more than its armature bake. Eulers are made continuous frame to frame."""
     prev = None
     eulers = []
@@ -101,14 +101,14 @@ def _key_camera(obj, frames: np.ndarray, centres: np.ndarray, rots: np.ndarray) 
     if np.abs(rots - rots[:1]).max() <= _STATIC_TOL and np.abs(centres - centres[:1]).max() <= _STATIC_TOL:
         return
     action = bpy.data.actions.new(f"{obj.name}_posebake")
-    new, _slot = _fcurve_factory(action, obj)
+    new, _slot = fcurve_factory(action, obj)
     for path, values in (("location", centres), ("rotation_euler", eul)):
         for k in range(3):
-            _put(new(path, k, "Object Transforms"), frames, values[:, k])
+            put_keys(new(path, k, "Object Transforms"), frames, values[:, k])
     assign(obj, action)
 
 
-def _background(cam_obj, mf: MotionFile, scene_start: float, video_first: int) -> bool:
+def _background(cam_obj, mf: Motion, scene_start: float, video_first: int) -> bool:
     """Show the source video behind the camera, frame-aligned with the bake; False when it is gone."""
     src = Path(mf.source_video) if mf.source_video else None
     if src is None or not src.is_file():
@@ -142,7 +142,7 @@ def _remove_previous(obj) -> None:
             bpy.data.actions.remove(action)
 
 
-def create_camera(obj, mf: MotionFile, opts: BakeOptions, result: BakeResult,
+def create_camera(obj, mf: Motion, opts: BakeOptions, result: BakeResult,
                   name: str = "PoseBake Camera") -> dict:
     """Add the video camera for a finished bake of `obj` (replacing the one an earlier bake made for it),
     make it the scene camera, set render size and rate to the video's; returns plain facts for the CLI."""
@@ -163,7 +163,6 @@ def create_camera(obj, mf: MotionFile, opts: BakeOptions, result: BakeResult,
     scene.render.resolution_x, scene.render.resolution_y = int(mf.image_size[0]), int(mf.image_size[1])
     scene.render.resolution_percentage = 100
     scene.render.pixel_aspect_x = scene.render.pixel_aspect_y = 1.0
-    from .apply import match_scene_fps
     match_scene_fps(scene, mf.fps)
     video_first = mf.frame_start + frame_slice(mf, opts).start
     has_bg = _background(cam_obj, mf, f0, video_first)

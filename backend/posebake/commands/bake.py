@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from ..scale import check_height
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
@@ -98,7 +98,7 @@ def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str
 def probe_writable(path: Path) -> None:
     """Create and remove a file beside `path`. `os.access` says yes to root even on a read-only mount, so
     only a real write tells, and it must happen before minutes of estimation, not after."""
-    from ..atomic import check_writable_dir
+    from posebake_core.atomic import check_writable_dir
     check_writable_dir(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".posebake-probe-", dir=Path(path).resolve().parent)
@@ -131,7 +131,7 @@ def bake_options(args: argparse.Namespace) -> dict[str, Any]:
 def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=None,
                 progress: Callable[[str, int, int], None] | None = None):
     """Estimate `video` into the Motion file `dest`; returns the estimator (to reuse, warm)."""
-    from ..atomic import check_writable_dir
+    from posebake_core.atomic import check_writable_dir
     from ..estimate import EstimateOptions, Estimator
 
     check_writable_dir(dest)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from .bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
                    probe_writable, rig_job, run_headless)
 

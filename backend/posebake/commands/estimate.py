@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..atomic import check_writable_dir
-    from ..errors import PoseBakeError
+    from posebake_core.atomic import check_writable_dir
+    from posebake_core.errors import PoseBakeError
     from ..estimate import EstimateOptions, Estimator
     from ..scale import check_height
 

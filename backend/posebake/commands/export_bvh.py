@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..bvh_export import export_bvh
-    from ..motion import Motion
+    from posebake_core.motion import Motion
 
     motion = Motion.load(args.motion)
     out = export_bvh(motion, args.output, track=args.track)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
     import cv2
     import torch
 
-    from ..atomic import atomic_path
+    from posebake_core.atomic import atomic_path
     from ..crop import FrameBatch
     from ..decode import iter_batches
     from ..detector import PoseDetector

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from .registry import MODELS, WHEEL_PLATFORM_ARGS, WHEEL_REQUIREMENT
 from . import store
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_path
-from ..errors import PoseBakeError
+from posebake_core.atomic import atomic_path
+from posebake_core.errors import PoseBakeError
 from ..paths import cache_dir
 from .registry import MODELS, ModelSpec
 

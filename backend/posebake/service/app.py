@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 
 from .. import __version__
 from ..decode import probe
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from .auth import TokenCheck
 from .config import ServiceConfig
 from .jobs import JobManager, ShuttingDown, new_job_id

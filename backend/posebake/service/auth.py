@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 log = logging.getLogger("posebake.service")
 

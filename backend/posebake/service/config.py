@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from ..paths import xdg_dir
 
 DEFAULT_HOST = "127.0.0.1"

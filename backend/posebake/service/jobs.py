@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ..errors import PoseBakeError
-from ..motion import Motion
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import Motion
 from .store import FINISHED, Job, JobStore
 
 log = logging.getLogger("posebake.service")

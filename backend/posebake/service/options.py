@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from ..scale import check_height
 
 OPTION_TYPES: dict[str, type] = {"fov": float, "focal": float, "max_people": int, "start": int, "end": int,

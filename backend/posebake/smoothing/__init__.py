@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PoseBakeError
-from ..motion import Motion
-from ..skeleton import JOINT_INDEX
+from posebake_core.errors import PoseBakeError
+from posebake_core.motion import Motion
+from posebake_core.skeleton import JOINT_INDEX
 
 METHODS = ("smoothnet", "oneeuro", "savgol", "gaussian", "none")
 DEFAULT_WINDOW = 32

@@ -6,8 +6,9 @@ their own and the gap frames come back untouched (averaging across a gap would d
 person who was not there). A segment too short for a filter's window is filtered with the longest
 window that fits, or returned as is.
 
-The default parameters were tuned by `tune()` (grid search, lowest root-relative MPJPE) on the
-SmoothNet validation sequences: held-out CMU motions with PoseBake-shaped noise (train.val_sequences,
+The default parameters were tuned by `posebake_dev.smoothnet.tune_filters.tune` (grid search, lowest
+root-relative MPJPE) on the SmoothNet validation sequences: held-out CMU motions with PoseBake-shaped
+noise (`posebake_dev.smoothnet.train.val_sequences`,
 seed 1234), i.e. the same data SmoothNet was validated on, never the GT clips it is benchmarked on.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scipy.signal import savgol_filter
 
 from .windows import segments
 
-# Tuned with `python -m posebake.smoothing.filters` (see tune); the grid and the scores are in
+# Tuned with `python -m posebake_dev.smoothnet.tune_filters` (a grid search); the grid and the scores are in
 # bench/results/smoothing.md.
 ONEEURO_MIN_CUTOFF = 3.0  # Hz
 ONEEURO_BETA = 0.0  # 1/m; the grid's best: speed-adaptive cutoffs (beta > 0) let the bursts through
@@ -79,38 +80,3 @@ def savgol(x: np.ndarray, window: int = SAVGOL_WINDOW, order: int = SAVGOL_ORDER
 def gaussian(x: np.ndarray, sigma: float = GAUSSIAN_SIGMA) -> np.ndarray:
     """Gaussian low-pass (zero phase), edges handled by mirroring."""
     return by_segments(x, lambda seg: gaussian_filter1d(seg, sigma, axis=0, mode="mirror") if len(seg) > 1 else seg)
-
-
-GRIDS: dict[str, list[dict[str, float]]] = {
-    "oneeuro": [{"min_cutoff": c, "beta": b} for c in (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
-                for b in (0.0, 0.1, 0.5, 2.0)],
-    "savgol": [{"window": w, "order": o} for w in (5, 7, 9, 11, 15, 21, 31) for o in (1, 2, 3) if o < w - 1],
-    "gaussian": [{"sigma": s} for s in (0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0)],
-}
-FILTERS = {"oneeuro": oneeuro, "savgol": savgol, "gaussian": gaussian}
-
-
-def tune(seqs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, list[tuple[dict, dict]]]:
-    """Every grid point of every filter scored on (clean, noisy) sequences, best (lowest MPJPE) first."""
-    from .train import evaluate_sequences
-
-    results = {}
-    for name, grid in GRIDS.items():
-        scored = [(p, evaluate_sequences(lambda x, p=p: FILTERS[name](x, **p), seqs)) for p in grid]
-        results[name] = sorted(scored, key=lambda s: s[1]["mpjpe_mm"])
-    return results
-
-
-if __name__ == "__main__":  # python -m posebake.smoothing.filters: tune on the validation sequences
-    import json
-
-    from . import data
-    from .noise import load_profile
-    from .train import val_sequences
-
-    seqs = val_sequences(data.load_split()["val"], load_profile())
-    res = tune(seqs)
-    for name, scored in res.items():
-        print(name, "best", json.dumps(scored[0][0]), json.dumps({k: round(v, 2) for k, v in scored[0][1].items()}))
-        for p, m in scored[:5]:
-            print("   ", json.dumps(p), {k: round(v, 2) for k, v in m.items()})

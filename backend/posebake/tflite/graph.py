@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.fx as fx
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 from . import ops
 from .reader import Graph, Operator, Tensor
 

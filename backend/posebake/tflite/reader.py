@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PoseBakeError
+from posebake_core.errors import PoseBakeError
 
 # TensorType enum values from the TFLite schema.
 _DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_, 7: np.int16,

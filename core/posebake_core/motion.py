@@ -1,0 +1,224 @@
+"""The Motion file: the versioned contract between the backend and the Blender add-on.
+
+One implementation, read by both: the backend writes and reads it here, and the add-on ships this package
+and reads it inside Blender, where torch and OpenCV are not available (so: pure numpy). The file is an `.npz` (no pickles, so loading never runs code) with a `schema` string;
+a reader refuses any schema it does not know rather than guessing at a future layout.
+
+Axes and units: `joints_cam` is in metres in OpenCV camera axes (x right, y down, z forward, origin at
+the camera centre); `joints_2d` in pixels of the upright frame. Per-track arrays are (P, T, ...), track 0
+is the main subject; a person absent from a frame has NaN joints and zero visibility there.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import MotionError
+from .skeleton import BLAZEPOSE_JOINTS
+
+SCHEMA = "posebake.motion/1"
+
+_ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joints_2d", "visibility",
+               "subject_height")
+_OPTIONAL_KEYS = ("camera_rotation",)
+_SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
+K_SOURCES = ("given", "metadata", "estimated", "default")
+
+
+@dataclass
+class Motion:
+    """Metric 3D motion of P tracked people over T frames of one video (see module docstring)."""
+
+    joints_cam: np.ndarray  # (P,T,J,3) float32 metres, NaN where absent
+    joints_2d: np.ndarray  # (P,T,J,2) float32 pixels
+    visibility: np.ndarray  # (P,T,J) float32 in [0,1]
+    fps: float
+    K: np.ndarray  # (3,3)
+    image_size: tuple[int, int]  # (width, height)
+    K_source: str = "default"
+    track_ids: np.ndarray | None = None  # (P,) int; defaults to 0..P-1
+    joint_names: tuple[str, ...] = BLAZEPOSE_JOINTS
+    smoothing: str = "none"
+    frame_start: int = 0
+    source_video: str = ""
+    subject_height: np.ndarray | None = None  # (P,) metres, NaN = not given
+    # (T,3,3) rotation from each frame's camera axes to the first frame's camera axes ("world"); identity for
+    # a static camera. Optional in files (absent = static), so older motion/1 files still load.
+    camera_rotation: np.ndarray | None = None
+    schema: str = field(default=SCHEMA)
+    # where the motion was read from (for messages); not part of the file
+    path: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        self.joints_cam = np.asarray(self.joints_cam, dtype=np.float32)
+        self.joints_2d = np.asarray(self.joints_2d, dtype=np.float32)
+        self.visibility = np.asarray(self.visibility, dtype=np.float32)
+        self.K = np.asarray(self.K, dtype=np.float64)
+        self.image_size = tuple(int(v) for v in np.asarray(self.image_size).reshape(-1))
+        P = self.joints_cam.shape[0] if self.joints_cam.ndim == 4 else 0
+        self.track_ids = (np.arange(P, dtype=np.int64) if self.track_ids is None
+                          else np.asarray(self.track_ids, dtype=np.int64).reshape(-1))
+        self.subject_height = (np.full(P, np.nan) if self.subject_height is None
+                               else np.asarray(self.subject_height, dtype=np.float64).reshape(-1))
+        T = self.joints_cam.shape[1] if self.joints_cam.ndim == 4 else 0
+        self.camera_rotation = (np.tile(np.eye(3), (T, 1, 1)) if self.camera_rotation is None
+                                else np.asarray(self.camera_rotation, dtype=np.float64))
+        self.joint_names = tuple(str(n) for n in np.asarray(self.joint_names).reshape(-1))
+        self.fps = float(self.fps)
+        self.frame_start = int(self.frame_start)
+        self.K_source, self.smoothing, self.source_video = str(self.K_source), str(self.smoothing), \
+            str(self.source_video)
+        self.validate()
+
+    @property
+    def num_tracks(self) -> int:
+        return int(self.joints_cam.shape[0])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joints_cam.shape[1])
+
+    @property
+    def num_joints(self) -> int:
+        return int(self.joints_cam.shape[2])
+
+    def validate(self, where: str = "motion") -> None:
+        """Raise `MotionError` naming `where` if shapes, dtypes or values break the contract."""
+        def bad(msg: str) -> MotionError:
+            return MotionError(f"{where}: {msg}")
+
+        if self.schema != SCHEMA:
+            raise bad(f"schema {self.schema!r} is not {SCHEMA!r}")
+        jc = self.joints_cam
+        if jc.ndim != 4 or jc.shape[3] != 3:
+            raise bad(f"joints_cam must be (P,T,J,3), got {jc.shape}")
+        P, T, J = jc.shape[:3]
+        if P == 0 or T == 0:
+            raise bad(f"empty motion: {P} tracks x {T} frames")
+        if J != len(self.joint_names):
+            raise bad(f"{J} joints in joints_cam but {len(self.joint_names)} joint_names")
+        expected = {"joints_2d": (P, T, J, 2), "visibility": (P, T, J), "K": (3, 3),
+                    "track_ids": (P,), "subject_height": (P,), "camera_rotation": (T, 3, 3)}
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
+        if not np.isfinite(self.camera_rotation).all():
+            raise bad("camera_rotation must be finite")
+        if len(self.image_size) != 2 or min(self.image_size) <= 0:
+            raise bad(f"image_size must be (width, height) > 0, got {self.image_size}")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise bad(f"fps must be positive, got {self.fps}")
+        if self.K_source not in K_SOURCES:
+            raise bad(f"K_source must be one of {K_SOURCES}, got {self.K_source!r}")
+        if not np.isfinite(self.K).all() or self.K[0, 0] <= 0 or self.K[1, 1] <= 0:
+            raise bad("K must be finite with positive focal lengths")
+        vis = self.visibility
+        if np.isnan(vis).any() or (vis < 0).any() or (vis > 1).any():
+            raise bad("visibility must lie in [0, 1]")
+        if len(set(self.track_ids.tolist())) != P:
+            raise bad("track_ids must be unique")
+        empty = np.flatnonzero(~np.isfinite(jc).all(axis=-1).any(axis=(1, 2)))
+        if len(empty):
+            raise bad(f"track(s) {empty.tolist()} have no finite joint in any frame (an empty track)")
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically as a compressed .npz (the suffix is kept as given; `.npz` is conventional)."""
+        self.validate()
+        target = Path(path)
+        arrays = {
+            "schema": np.array(SCHEMA),
+            "joint_names": np.array(self.joint_names, dtype=str),
+            "K": self.K, "image_size": np.array(self.image_size, dtype=np.int64),
+            "track_ids": self.track_ids, "joints_cam": self.joints_cam, "joints_2d": self.joints_2d,
+            "visibility": self.visibility, "subject_height": self.subject_height,
+            "fps": np.array(self.fps), "K_source": np.array(self.K_source),
+            "smoothing": np.array(self.smoothing), "frame_start": np.array(self.frame_start),
+            "source_video": np.array(self.source_video), "camera_rotation": self.camera_rotation,
+        }
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:  # a file object: np.savez must not append ".npz" to the name
+                np.savez_compressed(fh, **arrays)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Motion":
+        """Read and validate a Motion file; every problem is a `MotionError` naming the file."""
+        p = Path(path)
+        if not p.is_file():
+            raise MotionError(f"motion file not found: {p}")
+        try:
+            with np.load(p, allow_pickle=False) as data:
+                contents = {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError) as exc:
+            raise MotionError(f"{p} is not a PoseBake motion file (.npz): {exc}") from None
+        if "schema" not in contents:
+            raise MotionError(f"{p} is not a PoseBake motion file (it has no 'schema' entry)")
+        schema = str(contents["schema"])
+        if schema != SCHEMA:
+            raise MotionError(f"{p} has schema {schema!r}; this PoseBake reads {SCHEMA!r}")
+        missing = [k for k in _ARRAY_KEYS + _SCALAR_KEYS if k not in contents]
+        if missing:
+            raise MotionError(f"{p} is missing keys: {', '.join(missing)}")
+        kwargs = {k: contents[k] for k in _ARRAY_KEYS}
+        kwargs.update({k: contents[k] for k in _OPTIONAL_KEYS if k in contents})
+        try:
+            kwargs.update({k: contents[k].item() for k in _SCALAR_KEYS})
+            return cls(schema=schema, path=str(p), **kwargs)
+        except MotionError as exc:
+            raise MotionError(f"{p}: {exc}") from None
+        except (ValueError, TypeError) as exc:
+            raise MotionError(f"{p}: malformed motion data: {exc}") from None
+
+    def joints_world(self) -> np.ndarray:
+        """(P,T,J,3) joints in the first frame's camera axes: camera panning/tilting removed, so a person
+        the camera follows moves through space instead of staying centred (root motion)."""
+        return np.einsum("tij,ptkj->ptki", self.camera_rotation, self.joints_cam).astype(np.float32)
+
+    def track(self, index: int = 0) -> np.ndarray:
+        """(T,J,3) camera-space joints of one track (track 0 is the main subject)."""
+        if not 0 <= index < self.num_tracks:
+            raise MotionError(f"{self.path or 'motion'}: track {index} does not exist ({self.num_tracks} tracks)")
+        return self.joints_cam[index]
+
+    def track_world(self, index: int = 0) -> np.ndarray:
+        """(T,J,3) joints of one track in the first frame's camera axes (see `joints_world`)."""
+        return np.einsum("tij,tkj->tki", self.camera_rotation, self.track(index)).astype(np.float32)
+
+    def presence(self) -> np.ndarray:
+        """(P,) fraction of frames in which each track has a joint (for the add-on's person picker)."""
+        return self.present().mean(axis=-1)
+
+    def present(self) -> np.ndarray:
+        """(P,T) bool: the track has at least one finite 3D joint in that frame."""
+        return np.isfinite(self.joints_cam).all(axis=-1).any(axis=-1)
+
+    def order_tracks(self) -> "Motion":
+        """A copy with tracks sorted main-subject-first: most frames present, then largest in the image.
+
+        Size is the median 2D bounding-box diagonal over present frames: the person the camera follows is
+        the one seen longest, and among equals the nearest (biggest) one.
+        """
+        present = self.present()
+        frames = present.sum(axis=1)
+        sizes = np.zeros(self.num_tracks)
+        for i in range(self.num_tracks):
+            uv = self.joints_2d[i][present[i]]  # (n,J,2)
+            if len(uv):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # frames with no 2D landmark
+                    diag = np.linalg.norm(np.nanmax(uv, axis=1) - np.nanmin(uv, axis=1), axis=-1)
+                sizes[i] = float(np.nanmedian(diag)) if np.isfinite(diag).any() else 0.0
+        order = np.lexsort((-sizes, -frames))  # last key is primary
+        return self.select_tracks(order)
+
+    def select_tracks(self, order: np.ndarray | list[int]) -> "Motion":
+        """A copy holding only the tracks at positions `order`, in that order."""
+        idx = np.asarray(order, dtype=np.intp)
+        per_track = {f.name: getattr(self, f.name)[idx] for f in fields(self)
+                     if f.name in ("joints_cam", "joints_2d", "visibility", "track_ids", "subject_height")}
+        return replace(self, **per_track)

@@ -1,0 +1,4 @@
+"""Pure-numpy retargeting (no bpy, no scipy): world frame, canonical skeleton, per-bone solve, foot contacts.
+
+Kept apart from the add-on's bpy glue (`posebake_blender.blender`) so every step can be unit-tested in a plain interpreter.
+"""

@@ -1,0 +1,97 @@
+"""A target armature's rest pose as plain arrays, and the canonical joints it implies.
+
+bpy is never imported here: the glue reads `bone.head_local`, `tail_local` and `matrix_local` into a
+`RestPose`, so the solver sees the same data in Blender and in tests. Rest matrices carry each bone's roll,
+which is why the solver can ignore roll entirely: it only ever composes rotations with these matrices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .canonical import ROLE_JOINTS, SIDES, synthesize_missing
+
+
+@dataclass
+class RestPose:
+    """Bones in armature space; parents always precede children (the constructor reorders)."""
+
+    names: list[str]
+    parents: np.ndarray   # (B,) index of the parent, -1 for roots
+    heads: np.ndarray     # (B,3)
+    tails: np.ndarray     # (B,3)
+    matrices: np.ndarray  # (B,3,3) rest orientation (columns: bone x, y along the bone, z)
+
+    @classmethod
+    def from_parent_names(cls, names: list[str], parent_names: list[str | None], heads, tails,
+                          matrices) -> "RestPose":
+        """Build from parent *names* in any order; sorts topologically so FK can run in one pass."""
+        index = {n: i for i, n in enumerate(names)}
+        order: list[int] = []
+        placed: set[int] = set()
+
+        def place(i: int) -> None:
+            if i in placed:
+                return
+            p = parent_names[i]
+            if p is not None:
+                place(index[p])
+            placed.add(i)
+            order.append(i)
+
+        for i in range(len(names)):
+            place(i)
+        pos = {old: new for new, old in enumerate(order)}
+        parents = np.array([pos[index[parent_names[i]]] if parent_names[i] is not None else -1 for i in order])
+        return cls([names[i] for i in order], parents, np.asarray(heads, float)[order],
+                   np.asarray(tails, float)[order], np.asarray(matrices, float)[order])
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def rest_joints(rest: RestPose, mapping: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Canonical joint positions of the rig's rest pose: a role's head joint is its first bone's head,
+    its tail joint (if no role starts there) its last bone's tail. Missing points are synthesised."""
+    j: dict[str, np.ndarray] = {}
+    for role, bones in mapping.items():
+        if role in ROLE_JOINTS and bones and role != "pelvis":
+            j[ROLE_JOINTS[role][0]] = rest.heads[rest.index(bones[0])].copy()
+    for role, bones in mapping.items():
+        if role in ROLE_JOINTS and bones and role != "pelvis":
+            j.setdefault(ROLE_JOINTS[role][1], rest.tails[rest.index(bones[-1])].copy())
+    j["hips"] = (j["hip_l"] + j["hip_r"]) / 2
+    if "spine_base" not in j:
+        j["spine_base"] = rest.heads[rest.index(mapping["pelvis"][0])].copy()
+    if "neck" not in j:
+        j["neck"] = (j["shoulder_l"] + j["shoulder_r"]) / 2
+    synthesize_missing(j)
+    return j
+
+
+def fk_heads(rest: RestPose, full: np.ndarray, tb: int, delta: np.ndarray) -> np.ndarray:
+    """Posed bone heads (T,B,3) from world rotations `full` (T,B,3,3): head_b = head_parent + D_parent @
+    (rest offset); bone `tb` (the translated one) is moved by `delta` (T,3)."""
+    T, B = full.shape[:2]
+    heads = np.zeros((T, B, 3))
+    for i in range(B):
+        p = rest.parents[i]
+        heads[:, i] = rest.heads[i] if p < 0 else heads[:, p] + full[:, p] @ (rest.heads[i] - rest.heads[p])
+        if i == tb:
+            heads[:, i] += delta
+    return heads
+
+
+def rest_chain(rest: RestPose, bones: list[str], tail: np.ndarray) -> list[np.ndarray]:
+    """Rest polyline of a mapped chain: each bone's head, then the chain's tail joint."""
+    return [rest.heads[rest.index(b)] for b in bones] + [tail]
+
+
+def required_roles() -> tuple[str, ...]:
+    """Roles without which a bake is refused (the body would be left half in its rest pose)."""
+    out = ["pelvis", "spine"]
+    for s in SIDES:
+        S = s.upper()
+        out += [f"thigh.{S}", f"shin.{S}", f"upper_arm.{S}", f"forearm.{S}"]
+    return tuple(out)

@@ -1,0 +1,122 @@
+"""Foot contacts and foot locking with an analytic two-bone IK (thigh/shin), pure numpy.
+
+Video-derived motion (and retargeting onto other proportions) makes planted feet slide. We detect
+contact on the source (ankle low and slow), and during each contact pin the rig's ankle to where it
+stands on average, bending thigh and shin analytically so the knee stays in its own bend plane. The
+pin is blended in before and out after each contact over a few frames, so the leg never pops; inside
+the contact the ankle does not move at all. Thresholds are in leg lengths so units do not matter.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..rot import normalize, swing
+from ..timeseries import segments
+from .armature import RestPose, fk_heads
+from .canonical import CanonicalPose, leg_length
+
+
+def detect_contacts(ankle: np.ndarray, fps: float, leg: float, height: float = 0.08, speed: float = 0.6,
+                    min_frames: int = 3) -> np.ndarray:
+    """(T,) bool: ankle within `height` leg lengths of its lowest level (5th percentile) and moving
+    slower than `speed` leg lengths per second horizontally; runs shorter than `min_frames` dropped."""
+    z = ankle[:, 2]
+    low = z - np.nanpercentile(z, 5) < height * leg
+    v = np.zeros(len(ankle))
+    v[1:] = np.linalg.norm(np.diff(ankle[:, :2], axis=0), axis=1) * fps
+    v[0] = v[1] if len(v) > 1 else 0.0
+    slow = v < speed * leg
+    c = low & slow
+    return _drop_short(c, min_frames)
+
+
+def _drop_short(c: np.ndarray, n: int) -> np.ndarray:
+    out = c.copy()
+    for a, b in segments(c):
+        if b - a < n:
+            out[a:b] = False
+    return out
+
+
+def lock_targets(pos: np.ndarray, contact: np.ndarray, blend: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Pinned positions (T,3) and weights (T,): each contact holds its mean position (weight 1), ramping
+    smoothly to the free position over `blend` frames before and after."""
+    T = len(pos)
+    target, weight = pos.copy(), np.zeros(T)
+    best = np.full(T, np.inf)
+    for a, b in segments(contact):
+        anchor = pos[a:b].mean(axis=0)
+        for t in range(max(0, a - blend), min(T, b + blend)):
+            dist = max(a - t, t - (b - 1), 0)
+            if dist < best[t]:
+                best[t] = dist
+                u = 1.0 - dist / (blend + 1)
+                weight[t] = u * u * (3 - 2 * u)
+                target[t] = anchor
+    return target, weight
+
+
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, l2: float) -> np.ndarray:
+    """New knee positions (T,3) putting the ankle on `goal`, keeping the current knee's bend direction;
+    an unreachable goal straightens the leg towards it."""
+    axis = goal - hip
+    d = np.clip(np.linalg.norm(axis, axis=-1), abs(l1 - l2) + 1e-6, (l1 + l2) * (1 - 1e-6))
+    u = normalize(axis)
+    pole = knee - hip
+    pole = normalize(pole - np.sum(pole * u, -1, keepdims=True) * u)
+    a = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
+    h = np.sqrt(np.maximum(l1 * l1 - a * a, 0.0))
+    return hip + a[:, None] * u + h[:, None] * pole
+
+
+def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
+              tb: int, delta: np.ndarray, blend: int = 4, height: float = 0.08, speed: float = 0.6):
+    """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
+    the solve; `tb`/`delta` are its translated bone and offset. Returns (full, heads, contacts per side)."""
+    leg = float(np.nanmedian(leg_length(src.joints)))
+    contacts: dict[str, np.ndarray] = {}
+    idx = rest.index
+    for S in ("L", "R"):
+        if not all(mapping.get(f"{k}.{S}") for k in ("thigh", "shin", "foot")):
+            continue
+        s = S.lower()
+        c = detect_contacts(src.joints[f"ankle_{s}"], src.fps, leg, height, speed)
+        contacts[S] = c
+        if not c.any():
+            continue
+        th, sh, ft = mapping[f"thigh.{S}"], mapping[f"shin.{S}"], mapping[f"foot.{S}"]
+        ih, ik, ia = idx(th[0]), idx(sh[0]), idx(ft[0])
+        l1 = float(np.linalg.norm(rest.heads[ik] - rest.heads[ih]))
+        l2 = float(np.linalg.norm(rest.heads[ia] - rest.heads[ik]))
+        goal, w = lock_targets(heads[:, ia], c, blend)
+        goal = heads[:, ia] + w[:, None] * (goal - heads[:, ia])
+        sel = w > 0
+        knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2)
+        r_th = swing(heads[sel, ik] - heads[sel, ih], knee - heads[sel, ih])
+        shin_now = (r_th @ (heads[sel, ia] - heads[sel, ik])[..., None])[..., 0]
+        r_sh = swing(shin_now, goal[sel] - knee)
+        foot_world = {b: full[sel, idx(b)].copy() for b in ft + mapping.get(f"toe.{S}", [])}
+        new = full.copy()
+        # rotate the thigh subtree, then the shin subtree on top; the foot keeps its world rotation
+        for i, name in enumerate(rest.names):
+            if _under(rest, i, ih):
+                new[sel, i] = r_th @ new[sel, i]
+        for i, name in enumerate(rest.names):
+            if _under(rest, i, ik):
+                new[sel, i] = r_sh @ new[sel, i]
+        for b, m in foot_world.items():
+            fix = m @ np.swapaxes(new[sel, idx(b)], -1, -2)
+            for i, name in enumerate(rest.names):
+                if _under(rest, i, idx(b)):
+                    new[sel, i] = fix @ new[sel, i]
+        full = new
+    return full, fk_heads(rest, full, tb, delta), contacts
+
+
+def _under(rest: RestPose, i: int, anc: int) -> bool:
+    """Bone i is `anc` or one of its descendants."""
+    while i >= 0:
+        if i == anc:
+            return True
+        i = int(rest.parents[i])
+    return False

@@ -1,0 +1,1 @@
+"""CLI commands of the dev tools, registered through the `posebake.commands` entry-point group."""

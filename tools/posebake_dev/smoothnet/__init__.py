@@ -1,0 +1,1 @@
+"""Training the SmoothNet refiner that `posebake.smoothing` runs: data, noise, raw cache, loop, tuning."""
