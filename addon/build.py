@@ -2,12 +2,20 @@
 
 Copies the rig presets (`<repo>/rigs/*.json`) into `posebake_blender/rigs_data/`, where the installed add-on
 looks for them (`rigs.presets_dir`), then zips the package as `dist/posebake_blender-<version>.zip` with the
-manifest at the top of the archive, as Blender's "Install from Disk" expects. Standard library only, so it
+manifest at the top of the archive, as Blender's "Install from Disk" expects.
+
+The shared core (`<repo>/core/posebake_core`, numpy only) travels as a bundled wheel: the build writes
+`wheels/posebake_core-<version>-py3-none-any.whl` into the zip and lists it under `wheels` in the zip's
+manifest, and Blender's extension installer puts it on the add-on's path (extensions support bundled wheels
+since 4.2). So the add-on imports the very code the backend runs, not a copy. Standard library only, so it
 needs neither Blender nor make.
 """
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import io
 import re
 import shutil
 import zipfile
@@ -16,6 +24,7 @@ from pathlib import Path
 ADDON = Path(__file__).resolve().parent
 PACKAGE = ADDON / "posebake_blender"
 REPO = ADDON.parent
+CORE = REPO / "core" / "posebake_core"
 SKIP_DIRS = {"__pycache__", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".zip"}
 
@@ -26,6 +35,51 @@ def version() -> str:
     if not m:
         raise SystemExit("blender_manifest.toml has no version")
     return m.group(1)
+
+
+def core_version() -> str:
+    m = re.search(r'^__version__\s*=\s*"([^"]+)"', (CORE / "__init__.py").read_text(), re.M)
+    if not m:
+        raise SystemExit("core/posebake_core/__init__.py has no __version__")
+    return m.group(1)
+
+
+def _files(root: Path) -> list[Path]:
+    return [f for f in sorted(root.rglob("*")) if f.is_file() and not SKIP_DIRS.intersection(f.relative_to(root).parts)
+            and f.suffix not in SKIP_SUFFIXES]
+
+
+def core_wheel() -> tuple[str, bytes]:
+    """(file name, bytes) of a pure-Python wheel of the core (PEP 427 layout, RECORD with sha256 digests)."""
+    ver = core_version()
+    dist = f"posebake_core-{ver}.dist-info"
+    entries = [(f"posebake_core/{f.relative_to(CORE).as_posix()}", f.read_bytes()) for f in _files(CORE)]
+    entries += [(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: posebake-core\nVersion: {ver}\n"
+                 "Summary: PoseBake's numpy-only core (Motion contract, retarget solve)\n"
+                 "License: Apache-2.0\nRequires-Dist: numpy\n".encode()),
+                (f"{dist}/WHEEL", b"Wheel-Version: 1.0\nGenerator: posebake-addon-build\nRoot-Is-Purelib: true\n"
+                 b"Tag: py3-none-any\n")]
+    record = []
+    for name, data in entries:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    entries.append((f"{dist}/RECORD", ("\n".join(record) + "\n").encode()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return f"posebake_core-{ver}-py3-none-any.whl", buf.getvalue()
+
+
+def manifest_with_wheels(text: str, wheels: list[str]) -> str:
+    """The manifest with a top-level `wheels = [...]` (before the first table, as TOML requires)."""
+    if re.search(r"^wheels\s*=", text, re.M):
+        raise SystemExit("blender_manifest.toml lists wheels itself; the build adds the core's")
+    line = "wheels = [" + ", ".join(f'"./wheels/{w}"' for w in wheels) + "]\n\n"
+    first_table = re.search(r"^\[", text, re.M)
+    at = first_table.start() if first_table else len(text)
+    return text[:at] + line + text[at:]
 
 
 def copy_presets(rigs: Path = REPO / "rigs") -> list[Path]:
@@ -59,7 +113,13 @@ def build(out_dir: Path = REPO / "dist", copy_to_tree: bool = True) -> Path:
                 continue
             if not copy_to_tree and rel.parts[0] == "rigs_data":
                 continue
+            if rel.as_posix() == "blender_manifest.toml":
+                continue
             zf.write(f, rel.as_posix())
+        wheel_name, wheel = core_wheel()
+        zf.writestr("wheels/" + wheel_name, wheel)
+        zf.writestr("blender_manifest.toml",
+                    manifest_with_wheels((PACKAGE / "blender_manifest.toml").read_text(), [wheel_name]))
         if not copy_to_tree:
             for f in sorted((REPO / "rigs").glob("*.json")):
                 zf.write(f, f"rigs_data/{f.name}")

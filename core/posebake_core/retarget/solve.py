@@ -44,6 +44,9 @@ def _bend(a: np.ndarray, b: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     n = np.cross(normalize(a), normalize(b))
     s = np.linalg.norm(n, axis=-1, keepdims=True)
     w = np.clip((s - 0.05) / 0.2, 0.0, 1.0)
+    # a landmark never seen (the wrist out of frame) leaves no plane at all: the fallback alone
+    seen = np.isfinite(s)
+    w, n = np.where(seen, w, 0.0), np.where(seen, n, 0.0)
     return normalize(w * normalize(n) + (1 - w) * normalize(fallback))
 
 
