@@ -61,13 +61,16 @@ def run_bpy_child(tmp: Path, body: str, name: str, *args: str, timeout: int = 18
                       timeout=timeout)
 
 
-def run_blender(tmp: Path, module: str, function: str, *args: str, timeout: int = 180) -> dict:
+def run_blender(tmp: Path, module: str, function: str, *args: str, timeout: int = 180,
+                env: dict[str, str] | None = None, cwd: Path | None = None, python: str | None = None) -> dict:
     """Run `tests/blender_side/MODULE.py`'s FUNCTION(*ARGS) inside pip bpy through the one child runner
-    (`tests/blender_side/run.py`) and return the dict it returned; fails the test on a crash or error."""
+    (`tests/blender_side/run.py`) and return the dict it returned; fails the test on a crash or error.
+    `python` picks another interpreter (another bpy version); the default is this one."""
     result = tmp / f"{module}_{function}.json"
     result.unlink(missing_ok=True)
-    proc = subprocess.run(["timeout", str(timeout), sys.executable, str(REPO / "tests" / "blender_side" / "run.py"),
-                           module, function, str(result), *args], capture_output=True, text=True)
+    proc = subprocess.run(["timeout", str(timeout), python or sys.executable,
+                           str(REPO / "tests" / "blender_side" / "run.py"), module, function, str(result), *args],
+                          capture_output=True, text=True, env=env, cwd=cwd)
     assert result.is_file(), f"bpy child died (rc {proc.returncode}): {proc.stderr[-3000:]}"
     res = json.loads(result.read_text())
     assert "error" not in res, res["error"]

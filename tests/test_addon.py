@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bpychild import child_script, run_script
+from tests.bpychild import child_script, run_blender, run_script
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = "mmhuman3d_single_person_basketball.mp4"  # 40 frames; the jobs below use 8
@@ -302,31 +302,26 @@ def test_manifest_and_extension_zip(tmp_path: Path) -> None:
     assert {f"rigs_data/{p.name}" for p in (REPO / "rigs").glob("*.json")} <= set(names)
     assert not any("__pycache__" in n for n in names)
 
-    # Blender itself installs and enables it (manifest validated), in a throwaway user folder
-    out = tmp_path / "out.json"
-    got = run_script(tmp_path, INSTALL_CHILD, "install", [str(z), str(out)], out, timeout=120, cwd=tmp_path,
-                     env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")})
-    assert got == {"install": ["FINISHED"], "enabled": ["bl_ext.user_default.posebake"], "panel": True,
-                   "prefs": "PoseBakePreferences"}, got
+    wheels = [n for n in names if n.startswith("wheels/posebake_core-") and n.endswith("-py3-none-any.whl")]
+    assert len(wheels) == 1, names
+    zipped = tomllib.loads(zipfile.ZipFile(z).read("blender_manifest.toml").decode())
+    assert zipped["wheels"] == [f"./{wheels[0]}"] and zipped["version"] == manifest["version"]
+
+    # Blender itself installs and enables it (manifest validated), in a throwaway user folder, with the
+    # development core hidden: the add-on can only import the core from the bundled wheel
+    got = install_extension(tmp_path, z)
+    assert got["core"].startswith(str(tmp_path / "user")), got["core"]
 
 
-INSTALL_CHILD = r'''
-import json, os, sys, traceback
-out = {}
-try:
-    import bpy
-    out["install"] = sorted(bpy.ops.extensions.package_install_files(filepath=sys.argv[1], repo="user_default",
-                                                                    enable_on_install=True))
-    out["enabled"] = [k for k in bpy.context.preferences.addons.keys() if "posebake" in k]
-    out["panel"] = hasattr(bpy.types, "VIEW3D_PT_posebake")
-    out["prefs"] = type(bpy.context.preferences.addons[out["enabled"][0]].preferences).__name__
-except Exception:
-    out["error"] = traceback.format_exc()
-with open(sys.argv[2], "w") as fh:
-    json.dump(out, fh)
-sys.stdout.flush()
-os._exit(0)
-'''
+def install_extension(tmp_path: Path, z: Path, python: str | None = None) -> dict:
+    """Install the zip with Blender's own installer in a child; check what it registered."""
+    got = run_blender(tmp_path, "extension_install", "install", str(z), timeout=180, cwd=tmp_path, python=python,
+                      env={**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")})
+    assert got["core_before"] is False, "the development core was not hidden"
+    assert {k: got[k] for k in ("install", "enabled", "panel", "prefs", "schema")} == {
+        "install": ["FINISHED"], "enabled": ["bl_ext.user_default.posebake"], "panel": True,
+        "prefs": "PoseBakePreferences", "schema": "posebake.motion/1"}, got
+    return got
 
 
 def test_prepare_options_pure_numpy() -> None:
