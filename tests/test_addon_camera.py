@@ -213,7 +213,7 @@ def test_estimate_command_and_options_send_only_what_is_set() -> None:
     sys.path.insert(0, str(REPO / "addon"))
     from posebake_blender.jobs import estimate_command
 
-    base = ["py", "-m", "posebake.cli", "estimate", "v.mp4", "-o", "o.npz"]
+    base = ["py", "-m", "posebake.cli", "estimate", "v.mp4", "-o", "o.npz", "--events"]
     assert estimate_command("py", "v.mp4", "o.npz", {"start": None, "end": None}) == base
     cmd = estimate_command("py", "v.mp4", "o.npz", {"start": 0, "end": 8, "subject_height": 1.8, "focal": 1200.0})
-    assert cmd == base + ["--start", "0", "--end", "8", "--focal", "1200.0", "--subject-height", "1.8"]
+    assert cmd == base + ["--focal", "1200.0", "--start", "0", "--end", "8", "--subject-height", "1.8"]

@@ -205,11 +205,44 @@ def test_text_file_named_mp4_is_refused(server: Server, http: httpx.Client, tmp_
     assert len(http.get("/jobs").json()) == before and uploads_left(server) == []
 
 
+#: option sets the service must refuse, and the stable code it answers with
+BAD_OPTIONS = [({"max_people": "0"}, "max_people", "option_out_of_range"), ({"fov": "wide"}, "fov", "invalid_option"),
+               ({"start": "9", "end": "3"}, "end", "conflicting_options"),
+               ({"fov": "50", "focal": "900"}, "either fov or focal", "conflicting_options"),
+               ({"subject_height": "170"}, "in metres", "option_out_of_range"),
+               ({"max_poeple": "2"}, "unknown field", "unknown_option")]
+
+
+def test_job_schema_is_generated_and_the_client_checks_by_it(server: Server, http: httpx.Client,
+                                                             videos: Path) -> None:
+    """One job-options schema: the OpenAPI request body is generated from it, the service refuses by it with
+    stable codes, and the add-on's client refuses the same option sets with the same codes, before sending."""
+    from posebake_core.jobs import JOB_OPTIONS, ErrorCode
+
+    doc = http.get("/openapi.json").json()
+    body = doc["paths"]["/jobs"]["post"]["requestBody"]["content"]
+    for kind in ("multipart/form-data", "application/json", "application/x-www-form-urlencoded"):
+        props = body[kind]["schema"]["properties"]
+        assert {o.name: o.schema() for o in JOB_OPTIONS}.items() <= props.items(), kind
+    assert body["application/json"]["schema"]["required"] == ["path"]
+    client = load_client().BackendClient(server.url, server.token)
+    for fields, word, code in BAD_OPTIONS:
+        r = upload(http, videos / SHORT, **fields)
+        assert r.status_code == 422 and word in r.json()["detail"] and r.json()["code"] == code, (fields, r.text)
+        with pytest.raises(ValueError, match=word) as err:
+            client.submit_video(str(videos / SHORT), **fields)
+        assert err.value.code == code, fields
+    r = upload(http, videos / SHORT, start="500")  # needs the video: only the service can tell
+    assert r.status_code == 422 and "beyond the end" in r.json()["detail"]
+    assert r.json()["code"] == ErrorCode.OPTION_OUT_OF_RANGE
+    r = http.get("/jobs/nope")
+    assert r.status_code == 404 and r.json()["code"] == ErrorCode.JOB_NOT_FOUND
+    assert httpx.get(server.url + "/jobs", timeout=30).json()["code"] == ErrorCode.TOKEN_MISSING
+
+
 def test_bad_options_and_oversize_uploads_are_refused(server: Server, http: httpx.Client, videos: Path,
                                                       tmp_path: Path) -> None:
-    for fields, word in [({"max_people": "0"}, "max_people"), ({"fov": "wide"}, "fov"),
-                         ({"start": "9", "end": "3"}, "end"), ({"start": "500"}, "beyond the end"),
-                         ({"max_poeple": "2"}, "unknown field")]:
+    for fields, word, _code in BAD_OPTIONS:
         r = upload(http, videos / SHORT, **fields)
         assert r.status_code == 422 and word in r.json()["detail"], (fields, r.text)
     big = tmp_path / "big.mp4"

@@ -1,8 +1,9 @@
 """Talk to the PoseBake backend (`posebake serve`) from Blender, with the standard library only.
 
-Blender's bundled Python has no torch, numpy is not guaranteed, and neither httpx nor requests is there,
-so this module uses urllib alone and imports nothing from bpy or posebake: it runs the same inside Blender,
-in a plain interpreter, and in tests. Every call is short (uploads stream, polling is one GET), so the
+Blender's bundled Python has no torch and neither httpx nor requests, so this module uses urllib alone and
+imports nothing from bpy or the backend; the job options, error codes and their checks come from the core's
+`posebake_core.jobs` (standard library only), the very code the service validates with. It runs the same
+inside Blender, in a plain interpreter, and in tests. Every call is short (uploads stream, polling is one GET), so the
 add-on can drive it from a timer without freezing the UI; nothing here blocks for a whole job except
 `wait`, which is meant for scripts.
 
@@ -22,9 +23,11 @@ import urllib.request
 import uuid
 from typing import Any, Callable, Iterator
 
+from posebake_core.jobs import OPTION_NAMES, ErrorCode, OptionError, validate_options
+
 DEFAULT_URL = "http://127.0.0.1:8765"
 CHUNK = 1024 * 1024
-OPTION_NAMES = ("fov", "focal", "max_people", "start", "end", "subject_height")
+__all__ = ["OPTION_NAMES", "BackendClient", "BackendError", "InvalidOptions"]
 
 
 class BackendError(Exception):
@@ -75,6 +78,14 @@ class UploadTooLarge(RequestRejected):
     """The video is larger than the server accepts (`posebake serve --max-upload`)."""
 
 
+class InvalidOptions(BackendError, ValueError):
+    """Options the backend would refuse, caught before anything is sent; `code` and `field` say which."""
+
+    def __init__(self, message: str, code: str, field: str | None) -> None:
+        super().__init__(message)
+        self.code, self.field = code, field
+
+
 class ServerError(BackendError):
     """The backend hit an internal error (HTTP 5xx); its log has the details."""
 
@@ -111,13 +122,14 @@ def read_token(path: str | None = None) -> str:
     return token
 
 
-def _detail(err: urllib.error.HTTPError) -> str:
+def _detail(err: urllib.error.HTTPError) -> tuple[str, str]:
+    """(message, code) of an error response ({"detail", "code"}); the code is "" when the body has none."""
     try:
-        body = err.read()
-        detail = json.loads(body).get("detail", body.decode("utf-8", "replace"))
+        body = json.loads(err.read())
+        detail, code = body.get("detail", ""), body.get("code", "")
     except Exception:  # the body is only used for the message
-        detail = err.reason
-    return detail if isinstance(detail, str) else json.dumps(detail)
+        detail, code = err.reason, ""
+    return (detail if isinstance(detail, str) else json.dumps(detail)), (code if isinstance(code, str) else "")
 
 
 class BackendClient:
@@ -159,22 +171,22 @@ class BackendClient:
                                      "backend running? start it with `posebake serve`") from None
 
     def _http_error(self, err: urllib.error.HTTPError) -> BackendError:
-        detail, code = _detail(err), err.code
-        if code == 401:
+        (detail, code), status = _detail(err), err.code
+        if code == ErrorCode.TOKEN_MISSING:
             return TokenMissing(f"the backend wants a token: {detail}")
-        if code == 403 and detail.startswith("token rejected"):
+        if code == ErrorCode.TOKEN_REJECTED:
             return TokenRejected(f"token rejected by the backend at {self.url}: the token in {config_path()} "
                                  "does not match the running server's (restart Blender's connection, or the "
                                  "server was started with another config)")
-        if code == 404 and detail.startswith("no job"):
+        if code == ErrorCode.JOB_NOT_FOUND:
             return JobNotFound(detail)
-        if code == 409:
+        if code == ErrorCode.JOB_NOT_READY:
             return JobNotReady(detail)
-        if code == 413:
-            return UploadTooLarge(detail, code)
-        if code >= 500:
-            return ServerError(f"the backend failed (HTTP {code}): {detail}")
-        return RequestRejected(f"the backend refused the request (HTTP {code}): {detail}", code)
+        if code == ErrorCode.UPLOAD_TOO_LARGE:
+            return UploadTooLarge(detail, status)
+        if status >= 500:
+            return ServerError(f"the backend failed (HTTP {status}): {detail}")
+        return RequestRejected(f"the backend refused the request (HTTP {status}): {detail}", status)
 
     def _json(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
         data, headers = None, {}
@@ -189,10 +201,11 @@ class BackendClient:
 
     @staticmethod
     def _options(options: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(options) - set(OPTION_NAMES))
-        if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; accepted: {', '.join(OPTION_NAMES)}")
-        return {k: v for k, v in options.items() if v is not None}
+        """The options checked by the service's own rules (`posebake_core.jobs`) before anything is sent."""
+        try:
+            return validate_options({k: v for k, v in options.items() if v is not None})
+        except OptionError as exc:
+            raise InvalidOptions(str(exc), exc.code, exc.field) from None
 
     # -- API --------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Estimation jobs the add-on runs *outside* Blender, polled without ever blocking the UI.
 
 Two ways to the backend: `ServiceJob` talks to `posebake serve` through `client.py`; `SubprocessJob` runs
-`python -m posebake.cli estimate` with the backend's own Python. Both expose `start()`, `poll()` and
-`cancel()`. `poll()` returns at once: every HTTP call runs in a short-lived daemon thread and the
+`python -m posebake.cli estimate --events` with the backend's own Python, whose progress and errors
+arrive as structured events (`posebake_core.jobs`: stage, done, total; error code and message). Both
+expose `start()`, `poll()` and `cancel()`. `poll()` returns at once: every HTTP call runs in a short-lived daemon thread and the
 subprocess's output is read by one, so a slow network, a big upload or a busy backend can only delay a
 progress update, never freeze Blender. No bpy here (the timer that calls `poll()` lives in `ops.py`), so
 this module is tested in a plain interpreter too.
@@ -17,6 +18,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from posebake_core.jobs import JOB_OPTIONS, parse_event
 
 from .client import BackendClient, BackendError
 
@@ -163,31 +166,18 @@ class ServiceJob:
             self._set("cancelled", "cancelled")
 
 
-_TQDM = re.compile(r"^(?P<stage>[A-Za-z_ ]+?):\s.*?(?P<n>\d+)/(?P<total>\d+)(?:.*?<(?P<eta>[\d:]+))?")
-
-
-def _seconds(hms: str | None) -> float | None:
-    if not hms:
-        return None
-    try:
-        parts = [int(x) for x in hms.split(":")]
-    except ValueError:
-        return None
-    return float(sum(v * 60 ** i for i, v in enumerate(reversed(parts))))
-
-
 def estimate_command(python: str, video: str, dest: str, options: dict[str, Any]) -> list[str]:
     """`posebake estimate` for the backend's Python (`python -m`, so no console script is needed). Options
     that are None are left out, so the estimator's own defaults (K from metadata, learned height) apply."""
-    cmd = [python, "-m", "posebake.cli", "estimate", video, "-o", dest]
-    for name in ("start", "end", "max_people", "fov", "focal", "subject_height"):
-        if options.get(name) is not None:
-            cmd += [f"--{name.replace('_', '-')}", str(options[name])]
+    cmd = [python, "-m", "posebake.cli", "estimate", video, "-o", dest, "--events"]
+    for spec in JOB_OPTIONS:  # the service's options are the CLI's flags
+        if options.get(spec.name) is not None:
+            cmd += [spec.flag, str(options[spec.name])]
     return cmd
 
 
 class SubprocessJob:
-    """`posebake estimate` in a child process; progress parsed from its progress bar (stderr)."""
+    """`posebake estimate --events` in a child process; progress and errors read from its event lines."""
 
     def __init__(self, python: str, video: str, dest: str, options: dict[str, Any]) -> None:
         self.python, self.video, self.dest, self.options = python, video, dest, options
@@ -196,6 +186,7 @@ class SubprocessJob:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._cancelled = False
+        self._t0 = time.monotonic()
 
     def start(self) -> None:
         if not self.python or not os.path.isfile(self.python):
@@ -212,6 +203,7 @@ class SubprocessJob:
             self.progress = Progress("failed", "starting", message=f"cannot run {self.python}: {exc}")
             return
         threading.Thread(target=self._read, daemon=True).start()
+        self._t0 = time.monotonic()
         self.progress = Progress("running", "starting")
 
     def _read(self) -> None:
@@ -229,24 +221,27 @@ class SubprocessJob:
             return self.progress
         with self._lock:
             lines = list(self._lines)
-        for line in reversed(lines):
-            m = _TQDM.match(line)
-            if m:
-                n, total = int(m["n"]), int(m["total"])
-                self.progress = Progress("running", m["stage"].strip(), n / total if total else 0.0, _seconds(m["eta"]))
-                break
+        events = [e for e in map(parse_event, lines) if e is not None]
+        last = next((e for e in reversed(events) if e.get("event") == "progress"), None)
+        if last is not None:
+            done, total = int(last.get("done", 0)), int(last.get("total", 0))
+            elapsed = time.monotonic() - self._t0
+            eta = elapsed * (total - done) / done if done and total >= done else None
+            self.progress = Progress("running", str(last.get("stage", "running")),
+                                     min(1.0, done / total) if total else 0.0, eta)
         rc = self.proc.poll()
         if rc is None:
             return self.progress
         time.sleep(0.05)  # let the reader take the last lines
         with self._lock:
             lines = list(self._lines)
+        events = [e for e in map(parse_event, lines) if e is not None]
         if self._cancelled:
             self.progress = Progress("cancelled", "cancelled")
         elif rc == 0 and os.path.isfile(self.dest):
             self.progress = Progress("done", "done", 1.0, 0.0, result_path=self.dest)
         else:
-            errs = [ln.split("error:", 1)[1].strip() for ln in lines if "posebake: error:" in ln]
+            errs = [e["message"] for e in events if e.get("event") == "error" and e.get("message")]
             detail = errs[-1] if errs else (lines[-1] if lines else f"exit status {rc}")
             self.progress = Progress("failed", self.progress.stage, self.progress.fraction,
                                      message=f"posebake estimate failed: {detail}")

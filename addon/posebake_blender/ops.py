@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 
 import bpy
+from posebake_core.jobs import HEIGHT_RANGE_M, OptionError, validate_options
 from posebake_core.retarget.prepare import BakeOptions
 
 from .blender.apply import bake_motion, summarize
@@ -53,8 +54,6 @@ def options_from(s) -> BakeOptions:
                        frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None)
 
 
-MIN_HEIGHT_M = 0.5  # the backend's lower bound for a standing height; the property's max is 2.5
-
 
 def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:
     """What the estimate is told besides the frame range: the subject's height and the focal length, each
@@ -65,6 +64,17 @@ def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:
     if s.focal_px > 0:
         est["focal"] = round(float(s.focal_px), 3)
     return est
+
+
+def check_estimate_options(est: dict[str, float | int | None]) -> None:
+    """Refuse, before any job starts, what the backend would refuse (its own rules: `posebake_core.jobs`)."""
+    try:
+        validate_options({k: v for k, v in est.items() if v is not None})
+    except OptionError as exc:
+        if exc.field == "subject_height":
+            raise BakeError(f"subject height is in metres ({est['subject_height']:g} is outside "
+                            f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}); set 0 if it is not known") from None
+        raise BakeError(str(exc)) from None
 
 
 def target_armature(context):
@@ -198,9 +208,7 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
                 raise BakeError(f"video not found: {path}")
             if opts.frame_start is not None and opts.frame_end <= opts.frame_start:
                 raise BakeError(f"frame range end ({opts.frame_end}) must be after its start ({opts.frame_start})")
-            if 0 < s.subject_height < MIN_HEIGHT_M:
-                raise BakeError(f"subject height is in metres ({s.subject_height:g} is below {MIN_HEIGHT_M}); "
-                                "set 0 if it is not known")
+            check_estimate_options(estimate_options(s, opts))
             if path.lower().endswith(".npz"):
                 msg = _finish_bake(s, obj, path, opts, preset, s.camera_from_video)
                 self.report({"INFO"}, msg)

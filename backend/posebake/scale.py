@@ -20,13 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from posebake_core.errors import PoseBakeError
+from posebake_core.jobs import HEIGHT_RANGE_M
 from posebake_core.skeleton import JOINT_INDEX as J
 
 EYE_CHAIN_FRACTION = 0.936 - 0.039  # (shin + thigh + hip-to-shoulder + shoulder-to-eye) / standing height
-#: Accepted standing heights, metres: a small child to the tallest people on record. Everything that takes a
-#: height (CLI, bake/batch, the HTTP service) checks it here, so a value typed in centimetres (170) is refused
-#: before minutes of estimation instead of shrinking the person a hundredfold.
-HEIGHT_RANGE_M = (0.5, 2.6)
 
 
 def check_height(height: float | None, name: str = "--subject-height") -> None:

@@ -26,31 +26,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, help="frames per batch (default 8 on CPU, 32 on CUDA)")
     p.add_argument("--preview", type=Path, help="also write an .mp4 with the landmarks drawn")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--events", action="store_true",
+                   help="progress and errors as machine-readable lines on stdout ('posebake-event {json}': "
+                        "stage, done, total; error code and message) instead of a progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from posebake_core.errors import PoseBakeError
+    from posebake_core.jobs import ErrorCode, error_event, event_line
+
+    try:
+        return _run(args)
+    except PoseBakeError as exc:
+        if args.events:
+            print(event_line(error_event(getattr(exc, "code", ErrorCode.ESTIMATE_FAILED), str(exc))), flush=True)
+        raise
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The job options through the service's own rules (`posebake_core.jobs`), named by their flags."""
+    from posebake_core.jobs import OPTIONS, OptionError, validate_options
+
+    try:
+        validate_options({name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None})
+    except OptionError as exc:
+        msg = str(exc)
+        if exc.field in OPTIONS:
+            msg = msg.replace(exc.field, OPTIONS[exc.field].flag, 1)
+        raise OptionError(msg, exc.code, exc.field) from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posebake_core.atomic import check_writable_dir
     from posebake_core.errors import PoseBakeError
+    from posebake_core.jobs import event_line, progress_event
+
     from ..estimate import EstimateOptions, Estimator
-    from ..scale import check_height
 
     if args.output.suffix != ".npz":
         raise PoseBakeError(f"the Motion file must end in .npz, got {args.output}")
-    check_height(args.subject_height)
-    if args.max_people < 1:
-        raise PoseBakeError("--max-people must be at least 1")
+    check_options(args)
     check_writable_dir(args.output)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
                            subject_height=args.subject_height, smooth=args.smooth,
                            estimate_focal=not args.no_focal_estimate)
     estimator = Estimator(args.device)
-    bar = tqdm(total=None, unit="frame", disable=args.quiet, dynamic_ncols=True)
+    bar = tqdm(total=None, unit="frame", disable=args.quiet or args.events, dynamic_ncols=True)
 
     def progress(stage: str, done: int, total: int) -> None:
+        if args.events:
+            print(event_line(progress_event(stage, done, total)), flush=True)
+            return
         bar.total = total
         bar.set_description(stage)
         bar.update(done - bar.n)

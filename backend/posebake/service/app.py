@@ -10,15 +10,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from posebake_core.errors import PoseBakeError
+from posebake_core.jobs import ErrorCode, json_schema
 
 from .. import __version__
 from ..decode import probe
-from posebake_core.errors import PoseBakeError
 from .auth import TokenCheck
 from .config import ServiceConfig
+from .errors import ERROR_SCHEMA, ApiError, install
 from .jobs import JobManager, ShuttingDown, new_job_id
 from .options import OptionError, check_range, parse_options
 from .store import Job
@@ -26,18 +28,19 @@ from .upload import read_submission
 
 log = logging.getLogger("posebake.service")
 
-_SUBMIT_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary", "description": "the video"},
-        "path": {"type": "string", "description": "a local video inside an allowed root (instead of file)"},
-        "fov": {"type": "number"}, "focal": {"type": "number"}, "max_people": {"type": "integer"},
-        "start": {"type": "integer"}, "end": {"type": "integer"},
-        "subject_height": {"type": "number", "description": "standing height in metres (0.5-2.6)"}}}},
-    "application/json": {"schema": {"type": "object", "required": ["path"], "properties": {
-        "path": {"type": "string"}, "fov": {"type": "number"}, "focal": {"type": "number"},
-        "max_people": {"type": "integer"}, "start": {"type": "integer"}, "end": {"type": "integer"},
-        "subject_height": {"type": "number"}}}},
-}}}
+def submit_doc() -> dict[str, Any]:
+    """The request body of POST /jobs, generated from the one job-options schema (`posebake_core.jobs`):
+    a multipart upload (`file`) or a local `path`, as form fields or JSON, plus the options."""
+    path = {"type": "string", "description": "a local video inside an allowed root (instead of file)"}
+    upload = {"type": "string", "format": "binary", "description": "the video"}
+    return {"requestBody": {"required": True, "content": {
+        "multipart/form-data": {"schema": json_schema({"file": upload, "path": path})},
+        "application/x-www-form-urlencoded": {"schema": json_schema({"path": path}, required=("path",))},
+        "application/json": {"schema": json_schema({"path": path}, required=("path",))}}},
+        "responses": {status: {"description": why, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+                      for status, why in (("401", "no token"), ("403", "token rejected or path outside the roots"),
+                                          ("413", "upload too large"), ("415", "not a readable video"),
+                                          ("422", "bad options or no video"), ("503", "shutting down"))}}
 
 
 def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
@@ -46,19 +49,19 @@ def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
     Containment is checked before existence, so probing paths outside the roots learns nothing.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise HTTPException(422, "'path' must be a non-empty string")
+        raise ApiError(422, ErrorCode.BAD_REQUEST, "'path' must be a non-empty string")
     if not roots:
-        raise HTTPException(403, "local paths are disabled on this server: start it with `posebake serve "
+        raise ApiError(403, ErrorCode.PATH_FORBIDDEN, "local paths are disabled on this server: start it with `posebake serve "
                                  "--allowed-root DIR`, or upload the video instead")
     given = Path(raw)
     if not given.is_absolute():
-        raise HTTPException(422, f"'path' must be absolute, got {raw!r}")
+        raise ApiError(422, ErrorCode.BAD_REQUEST, f"'path' must be absolute, got {raw!r}")
     real = given.resolve()
     if not any(real.is_relative_to(root) for root in roots):
-        raise HTTPException(403, f"{raw} is outside the allowed roots of this server "
+        raise ApiError(403, ErrorCode.PATH_FORBIDDEN, f"{raw} is outside the allowed roots of this server "
                                  f"({', '.join(map(str, roots))})")
     if not real.is_file():
-        raise HTTPException(404, f"no such video file: {raw}")
+        raise ApiError(404, ErrorCode.PATH_NOT_FOUND, f"no such video file: {raw}")
     return real
 
 
@@ -75,12 +78,13 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
                   docs_url=None, redoc_url=None,
                   description="Local service that turns videos into PoseBake Motion files for the Blender "
                               "add-on. Every route but /health needs `Authorization: Bearer <token>`.")
+    install(app)
     auth = [Depends(TokenCheck(token))]
 
     def find(job_id: str) -> Job:
         job = manager.get(job_id)
         if job is None:
-            raise HTTPException(404, f"no job {job_id!r} on this server")
+            raise ApiError(404, ErrorCode.JOB_NOT_FOUND, f"no job {job_id!r} on this server")
         return job
 
     @app.get("/health")
@@ -92,13 +96,13 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
     def openapi() -> dict[str, Any]:
         return app.openapi()
 
-    @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=_SUBMIT_DOC)
+    @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=submit_doc())
     async def submit(request: Request) -> dict[str, Any]:
         job_id = new_job_id()
         sub = await read_submission(request, cfg.uploads_dir / job_id, cfg.max_upload_bytes)
         try:
             if sub.file is not None and "path" in sub.fields:
-                raise HTTPException(422, "send either a 'file' or a 'path', not both")
+                raise ApiError(422, ErrorCode.BAD_REQUEST, "send either a 'file' or a 'path', not both")
             opts = parse_options(sub.fields)
             if sub.file is not None:
                 video, source, kind = sub.file, sub.filename or "upload", "upload"
@@ -106,22 +110,22 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
                 video = resolve_allowed(sub.fields["path"], cfg.allowed_roots)
                 source, kind = str(video), "path"
             else:
-                raise HTTPException(422, "no video: send the file in the multipart field 'file', or a local "
+                raise ApiError(422, ErrorCode.NO_VIDEO, "no video: send the file in the multipart field 'file', or a local "
                                          "'path'")
             try:
                 info = await run_in_threadpool(probe, video)
             except PoseBakeError as exc:
                 what = f"the uploaded file {source!r}" if kind == "upload" else source
                 detail = str(exc).replace(str(video), source)
-                raise HTTPException(415 if kind == "upload" else 422,
+                raise ApiError(415 if kind == "upload" else 422, ErrorCode.VIDEO_UNREADABLE,
                                     f"{what} is not a readable video: {detail}") from None
             total = check_range(opts, info.frame_count)
             job = Job(id=job_id, kind=kind, source=source, video=str(video), options=opts, frames_total=total)
             return manager.submit(job).public()
         except OptionError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise ApiError(422, exc.code, str(exc)) from None
         except ShuttingDown as exc:
-            raise HTTPException(503, str(exc)) from None
+            raise ApiError(503, ErrorCode.SHUTTING_DOWN, str(exc)) from None
         finally:
             if sub.file is not None and manager.get(job_id) is None:
                 sub.file.unlink(missing_ok=True)  # rejected: keep nothing of it
@@ -140,10 +144,10 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
         job = find(job_id)
         if job.state != "done":
             reason = f": {job.error}" if job.error else ""
-            raise HTTPException(409, f"job {job_id} is {job.state}, it has no result{reason}")
+            raise ApiError(409, ErrorCode.JOB_NOT_READY, f"job {job_id} is {job.state}, it has no result{reason}")
         path = manager.result_path(job_id)
         if not path.is_file():
-            raise HTTPException(410, f"the result of job {job_id} is gone from the state directory")
+            raise ApiError(410, ErrorCode.RESULT_GONE, f"the result of job {job_id} is gone from the state directory")
         name = Path(job.source).stem or "motion"
         return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.npz")
 
@@ -151,7 +155,7 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
     def cancel_job(job_id: str) -> dict[str, Any]:
         job = manager.cancel(job_id)
         if job is None:
-            raise HTTPException(404, f"no job {job_id!r} on this server")
+            raise ApiError(404, ErrorCode.JOB_NOT_FOUND, f"no job {job_id!r} on this server")
         return job.public()
 
     return app

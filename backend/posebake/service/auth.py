@@ -17,9 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException, Request
-
+from fastapi import Request
 from posebake_core.errors import PoseBakeError
+from posebake_core.jobs import ErrorCode
+
+from .errors import ApiError
 
 log = logging.getLogger("posebake.service")
 
@@ -85,8 +87,8 @@ class TokenCheck:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            raise HTTPException(401, "missing token: send 'Authorization: Bearer <token>' (the token is in the "
+            raise ApiError(401, ErrorCode.TOKEN_MISSING, "missing token: send 'Authorization: Bearer <token>' (the token is in the "
                                      "service config file, see `posebake serve --help`)",
                                 headers={"WWW-Authenticate": "Bearer"})
         if not hmac.compare_digest(given.strip().encode("utf-8"), self._token):
-            raise HTTPException(403, "token rejected: it does not match this server's token")
+            raise ApiError(403, ErrorCode.TOKEN_REJECTED, "token rejected: it does not match this server's token")

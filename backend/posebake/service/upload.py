@@ -16,7 +16,10 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs
 
 from fastapi import HTTPException, Request
+from posebake_core.jobs import ErrorCode
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from .errors import ApiError
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 32
@@ -50,7 +53,7 @@ class _MultipartReader:
         self._buf: bytearray | None = None
         self._fh: BinaryIO | None = None
         self._size = 0
-        self.error: HTTPException | None = None
+        self.error: ApiError | None = None
 
     def callbacks(self) -> dict[str, Any]:
         return {"on_part_begin": self._part_begin, "on_header_field": self._header_field,
@@ -58,9 +61,9 @@ class _MultipartReader:
                 "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
                 "on_part_end": self._part_end}
 
-    def _fail(self, status: int, message: str) -> None:
+    def _fail(self, status: int, message: str, code: str = ErrorCode.BAD_REQUEST) -> None:
         if self.error is None:
-            self.error = HTTPException(status, message)
+            self.error = ApiError(status, code, message)
 
     def _part_begin(self) -> None:
         self._headers, self._name, self._buf = {}, None, None
@@ -102,12 +105,13 @@ class _MultipartReader:
             self._size += n
             if self._size > self.max_bytes:
                 self._fail(413, f"upload too large: the limit is {self.max_bytes} bytes (set it with "
-                                "`posebake serve --max-upload`)")
+                                "`posebake serve --max-upload`)", ErrorCode.UPLOAD_TOO_LARGE)
                 return
             self._fh.write(data[start:end])
         elif self._buf is not None:
             if len(self._buf) + n > MAX_FIELD_BYTES:
-                self._fail(413, f"form field {self._name!r} is larger than {MAX_FIELD_BYTES} bytes")
+                self._fail(413, f"form field {self._name!r} is larger than {MAX_FIELD_BYTES} bytes",
+                           ErrorCode.UPLOAD_TOO_LARGE)
                 return
             self._buf += data[start:end]
 
@@ -130,7 +134,7 @@ async def _small_body(request: Request) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FIELD_BYTES:
-            raise HTTPException(413, f"request body larger than {MAX_FIELD_BYTES} bytes; upload videos as "
+            raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE, f"request body larger than {MAX_FIELD_BYTES} bytes; upload videos as "
                                      "multipart/form-data in the field 'file'")
     return bytes(body)
 
@@ -143,21 +147,21 @@ async def read_submission(request: Request, dest: Path, max_bytes: int) -> Submi
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
-        raise HTTPException(413, f"upload too large: {int(length)} bytes, the limit is {max_bytes} bytes (set "
+        raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE, f"upload too large: {int(length)} bytes, the limit is {max_bytes} bytes (set "
                                  "it with `posebake serve --max-upload`)")
     if ctype == b"application/json":
         try:
             data = json.loads(await _small_body(request) or b"{}")
         except ValueError as exc:
-            raise HTTPException(400, f"the JSON body does not parse: {exc}") from None
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"the JSON body does not parse: {exc}") from None
         if not isinstance(data, dict):
-            raise HTTPException(422, "the JSON body must be an object like {\"path\": \"/videos/clip.mp4\"}")
+            raise ApiError(422, ErrorCode.BAD_REQUEST, "the JSON body must be an object like {\"path\": \"/videos/clip.mp4\"}")
         return Submission(fields=data)
     if ctype == b"application/x-www-form-urlencoded":
         form = parse_qs((await _small_body(request)).decode("utf-8", "replace"), keep_blank_values=True)
         return Submission(fields={k: v[-1] for k, v in form.items()})
     if ctype != b"multipart/form-data" or b"boundary" not in params:
-        raise HTTPException(415, "send the video as multipart/form-data in the field 'file', or a local "
+        raise ApiError(415, ErrorCode.BAD_REQUEST, "send the video as multipart/form-data in the field 'file', or a local "
                                  "'path' as JSON or form data")
     reader = _MultipartReader(dest, max_bytes)
     parser = MultipartParser(params[b"boundary"], reader.callbacks())
@@ -176,7 +180,7 @@ async def read_submission(request: Request, dest: Path, max_bytes: int) -> Submi
         if isinstance(exc, HTTPException):
             raise
         if isinstance(exc, Exception) and type(exc).__module__.startswith("python_multipart"):
-            raise HTTPException(400, f"malformed multipart body: {exc}") from None
+            raise ApiError(400, ErrorCode.BAD_REQUEST, f"malformed multipart body: {exc}") from None
         raise
     reader.close()
     return reader.sub

@@ -80,3 +80,7 @@ def savgol(x: np.ndarray, window: int = SAVGOL_WINDOW, order: int = SAVGOL_ORDER
 def gaussian(x: np.ndarray, sigma: float = GAUSSIAN_SIGMA) -> np.ndarray:
     """Gaussian low-pass (zero phase), edges handled by mirroring."""
     return by_segments(x, lambda seg: gaussian_filter1d(seg, sigma, axis=0, mode="mirror") if len(seg) > 1 else seg)
+
+
+#: name -> filter, the classical baselines `smooth_motion` offers beside SmoothNet
+FILTERS = {"oneeuro": oneeuro, "savgol": savgol, "gaussian": gaussian}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posebake.smoothing.filters import gaussian, oneeuro, savgol
+from posebake.smoothing.filters import FILTERS
 
 from .train import evaluate_sequences
 
@@ -16,7 +16,6 @@ GRIDS: dict[str, list[dict[str, float]]] = {
     "savgol": [{"window": w, "order": o} for w in (5, 7, 9, 11, 15, 21, 31) for o in (1, 2, 3) if o < w - 1],
     "gaussian": [{"sigma": s} for s in (0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0)],
 }
-FILTERS = {"oneeuro": oneeuro, "savgol": savgol, "gaussian": gaussian}
 
 
 def tune(seqs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, list[tuple[dict, dict]]]:
