@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from posebake_core.motion import Motion
-from tests.bpychild import child_script, run_script
+from tests.bpychild import run_blender
 from tests.test_bvh_export import synthetic_track
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,99 +38,6 @@ done
 echo "estimate: 100%|###| 5/5 [00:01<00:00]"
 '''
 
-CHILD = child_script(r'''
-import glob, json, os, sys, time, traceback
-REPO, TMP = sys.argv[2], sys.argv[3]
-MOTION, VIDEO = TMP + "/motion.npz", TMP + "/clip.mp4"
-sys.path[:0] = [REPO + "/addon", REPO + "/tests"]
-
-
-class Layout:
-    """Records prop() calls; sub-layouts share the log (no window in a background Blender)."""
-
-    def __init__(self, log):
-        self.__dict__["log"] = log
-
-    def __setattr__(self, name, value):
-        pass
-
-    def __getattr__(self, name):
-        def call(*args, **kw):
-            if name == "prop":
-                self.log.append(args[1])
-            return Layout(self.log) if name in ("column", "row", "box", "split") else None
-        return call
-
-
-def op(name):
-    try:
-        return {"result": sorted(getattr(bpy.ops.posebake, name)()), "error": ""}
-    except RuntimeError as exc:
-        return {"result": ["CANCELLED"], "error": str(exc)}
-
-
-def cameras():
-    sc = bpy.context.scene
-    return {"objects": sorted(o.name for o in bpy.data.objects if o.type == "CAMERA"),
-            "scene_camera": sc.camera.name if sc.camera else None,
-            "camera_data": len(bpy.data.cameras),
-            "resolution": [sc.render.resolution_x, sc.render.resolution_y, sc.render.resolution_percentage],
-            "fps": sc.render.fps / sc.render.fps_base}
-
-
-def job_bake(key):
-    """Bake a 'video' through the SubprocessJob path; the timer callback is driven by hand."""
-    before = set(glob.glob(TMP + "/argv_*.txt"))
-    s.status, s.message = "IDLE", ""
-    r = op("bake")
-    t0 = time.monotonic()
-    while ops.poll_step() is not None:
-        assert time.monotonic() - t0 < 60, "job never finished"
-        time.sleep(0.05)
-    new = sorted(set(glob.glob(TMP + "/argv_*.txt")) - before)
-    argv = open(new[-1]).read().split("\n")[:-1] if new else []
-    out[key] = {"op": r, "status": s.status, "message": s.message, "argv": argv,
-                "motion_path": s.motion_path, **cameras()}
-
-
-import bpy
-bpy.ops.wm.read_factory_settings(use_empty=True)
-import posebake_blender as pb
-pb.register()
-try:
-    from posebake_blender import ops, props, ui
-    import rigbuilder
-    rig = rigbuilder.build_rig("mixamo", pose="A", seed=7)
-    bpy.context.view_layer.objects.active = rig
-    s = bpy.context.scene.posebake
-    log = []
-    ui.draw_panel(Layout(log), bpy.context)
-    out["panel"] = log
-    out["defaults"] = [s.camera_from_video, s.subject_height, s.focal_px]
-
-    # -- a Motion .npz, option off: no camera; option on: the scene camera at the video's size ------
-    s.video_path = MOTION
-    r = op("bake")
-    out["npz_off"] = {"op": r, "message": s.message, **cameras()}
-    s.camera_from_video = True
-    r = op("bake")
-    out["npz_on"] = {"op": r, "message": s.message, **cameras()}
-    cam = bpy.context.scene.camera
-    out["npz_on"]["lens"] = cam.data.lens if cam else None
-
-    # -- the finished-job path, with and without height / focal --------------------------------
-    props.FALLBACK.mode, props.FALLBACK.python_path = "SUBPROCESS", TMP + "/fake_python"
-    s.video_path, s.subject_height, s.focal_px = VIDEO, 1.72, 1400.0
-    job_bake("job_set")
-    s.subject_height, s.focal_px, s.camera_from_video = 0.0, 0.0, False
-    job_bake("job_unset")
-    s.subject_height = 0.3  # centimetres typed as metres would be 170; 0.3 is below any person
-    out["too_small"] = op("bake")
-    out["too_small"]["message"] = s.message
-finally:
-    pb.unregister()  # bpy 4.5 hangs at exit while classes are registered
-out["unregistered"] = not hasattr(bpy.types.Scene, "posebake")
-''')
 
 
 def small_motion(path: Path) -> Motion:
@@ -151,8 +58,8 @@ def res(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fake = d / "fake_python"
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
-    r = run_script(d, CHILD, "child", ["camera", str(REPO), str(d), str(d / "out.json")], d / "out.json", timeout=300, cwd=d,
-                   env={**os.environ, "TMPDIR": str(d)})
+    r = run_blender(d, "addon_camera", "main", "camera", str(REPO), str(d), timeout=300, cwd=d,
+                    env={**os.environ, "TMPDIR": str(d)})
     print(json.dumps(r, indent=1))
     return r
 

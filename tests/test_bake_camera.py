@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bpychild import build_rig_blend, posebake, run_bpy_child
+from tests.bpychild import build_rig_blend, posebake, run_blender
 
 RUNNER = "phalp_running_woman.mp4"  # the camera pans after her: exercises the keyed camera rotation
 CLIP = "mmhuman3d_single_person_basketball.mp4"
@@ -26,51 +26,7 @@ pytestmark = pytest.mark.bpy
 # rig role -> BlazePose landmark whose position the role bone's head should sit on
 ROLE_LANDMARK = {"thigh.L": 23, "thigh.R": 24, "shin.L": 25, "shin.R": 26, "foot.L": 27, "foot.R": 28,
                  "upper_arm.L": 11, "upper_arm.R": 12}
-
-BPY_CHILD = r'''
-import numpy as np
-import bpy
-# project BAKED.blend ROLES_JSON
-from bpy_extras.object_utils import world_to_camera_view
-import rigbuilder
-bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
-sc = bpy.context.scene
-cam = sc.camera
-arm = [o for o in sc.objects if o.type == "ARMATURE"][0]
-bones = rigbuilder.load_preset("mixamo")["bones"]
-roles = json.loads(sys.argv[4])
-names = {r: (bones[r] if isinstance(bones[r], str) else bones[r][0]) for r in roles}
-w, h = sc.render.resolution_x, sc.render.resolution_y
-out.update(size=[w, h], fps=sc.render.fps / sc.render.fps_base, lens=cam.data.lens,
-           sensor_fit=cam.data.sensor_fit, background=[b.source for b in cam.data.background_images],
-           clip=bool(cam.data.background_images and cam.data.background_images[0].clip),
-           animated=bool(cam.animation_data and cam.animation_data.action),
-           frame_start=sc.frame_start, frame_end=sc.frame_end)
-def project(frames):
-    uv = []
-    for f in frames:
-        sc.frame_set(f)
-        dg = bpy.context.evaluated_depsgraph_get()
-        row = []
-        for r in roles:
-            p = arm.matrix_world @ arm.pose.bones[names[r]].head
-            c = world_to_camera_view(sc, cam, p)
-            row.append([c.x * w, (1.0 - c.y) * h, c.z])
-        uv.append(row)
-    return uv
-frames = list(range(sc.frame_start, sc.frame_end + 1, 3))
-out["frames"] = frames
-out["good"] = project(frames)
-cam.data.lens *= 2.0                          # wrong camera 1: doubled focal length
-out["long_lens"] = project(frames)
-cam.data.lens /= 2.0
-cam.data.shift_x += 0.15                      # wrong camera 2: frame shifted sideways
-out["shifted"] = project(frames)
-'''
-
-
-def bpy_child(tmp: Path, *args: str) -> dict:
-    return run_bpy_child(tmp, BPY_CHILD, "camera_child", *args)
+ROLES_JSON = json.dumps(list(ROLE_LANDMARK))
 
 
 def _errors(uv: list, want: np.ndarray) -> np.ndarray:
@@ -92,12 +48,12 @@ def camera_bake(tmp_path_factory: pytest.TempPathFactory, videos: Path, model_fi
         proc = posebake("bake", src, "--rig", d / "rig.blend", "--start", "0", "--end", "30", "--camera",
                         *([flag] if flag else []), "-o", d / f"{name}.blend", "--motion-out", motion)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        out[name] = bpy_child(d, "project", str(d / f"{name}.blend"), json.dumps(list(ROLE_LANDMARK)))
+        out[name] = run_blender(d, "saved_scene", "project_roles", str(d / f"{name}.blend"), ROLES_JSON)
     # a steady camera, baked in place with neither scaling: the camera slides with the removed drift
     proc = posebake("bake", videos / CLIP, "--rig", d / "rig.blend", "--start", "0", "--end", "12", "--camera",
                     "--no-root-motion", "--no-scale-to-rig", "-o", d / "inplace.blend")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    out["inplace"] = bpy_child(d, "project", str(d / "inplace.blend"), json.dumps(list(ROLE_LANDMARK)))
+    out["inplace"] = run_blender(d, "saved_scene", "project_roles", str(d / "inplace.blend"), ROLES_JSON)
     out["motion"] = np.load(d / "runner.npz")
     out["motion_inplace"] = np.load(d / "inplace.npz")
     return out

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bpychild import build_rig_blend, posebake, run_bpy_child
+from tests.bpychild import build_rig_blend, posebake, run_blender
 
 CHAR = "cmu_skeleton_basemesh_female.glb"
 RUNNER = "phalp_running_woman.mp4"
@@ -22,39 +22,6 @@ CLIPS = ("mmhuman3d_single_person_basketball.mp4", "mmhuman3d_two_people_handsha
 
 pytest.importorskip("bpy")
 pytestmark = pytest.mark.bpy
-
-BPY_CHILD = r'''
-import numpy as np
-import bpy
-# info BAKED.blend
-bpy.ops.wm.open_mainfile(filepath=sys.argv[3])
-sc = bpy.context.scene
-obj = [o for o in sc.objects if o.type == "ARMATURE"][0]
-act = obj.animation_data.action
-fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
-co = []
-for fc in fcs:
-    a = np.zeros(2 * len(fc.keyframe_points), dtype=np.float32)
-    fc.keyframe_points.foreach_get("co", a)
-    co.append(a.reshape(-1, 2))
-co = np.concatenate(co)
-frames = np.unique(np.round(co[:, 0], 4))
-root = [pb for pb in obj.pose.bones if pb.parent is None][0]
-pos = []
-for f in range(sc.frame_start, sc.frame_end + 1):
-    sc.frame_set(f)
-    pos.append(list(obj.matrix_world @ root.head))
-pos = np.array(pos)
-rest_h = float((obj.matrix_world @ obj.data.bones[root.name].head_local)[2])
-out.update(action=act.name, fcurves=len(fcs), scene=[sc.frame_start, sc.frame_end],
-           key_frames=frames.tolist(), finite=bool(np.isfinite(co).all() and np.isfinite(pos).all()),
-           travel=float(np.linalg.norm(pos[-1, :2] - pos[0, :2])), rest_height=rest_h)
-'''
-
-
-def bpy_child(tmp: Path, *args: str) -> dict:
-    return run_bpy_child(tmp, BPY_CHILD, "bake_cli_child", *args, timeout=120)
-
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, model_files: Path) -> dict[str, Path]:
@@ -71,7 +38,7 @@ def runner_bake(work: dict[str, Path], videos: Path) -> dict:
     proc = posebake("bake", videos / RUNNER, "--rig", work["char"], "--end", "45", "-o", d / "runner.blend",
                     "--fbx", d / "runner.fbx")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {"proc": proc, "info": bpy_child(d, "info", str(d / "runner.blend"))}
+    return {"proc": proc, "info": run_blender(d, "saved_scene", "bake_info", str(d / "runner.blend"))}
 
 
 def test_bake_runner_video_every_frame_root_motion_fbx(runner_bake: dict, work: dict[str, Path]) -> None:
@@ -94,7 +61,7 @@ def test_bake_motion_file_in_place_onto_test_rig(runner_bake: dict, work: dict[s
     proc = posebake("bake", d / "runner.npz", "--rig", work["mixamo"], "--no-root-motion", "--no-foot-lock",
                     "--smoothing", "1.5", "-o", d / "inplace.blend")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    info = bpy_child(d, "info", str(d / "inplace.blend"))
+    info = run_blender(d, "saved_scene", "bake_info", str(d / "inplace.blend"))
     assert info["finite"] and len(info["key_frames"]) == 45
     assert info["travel"] < 0.05 * info["rest_height"], info  # in place
 

@@ -11,30 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.bpychild import build_rig_blend, posebake, run_bpy_child
+from tests.bpychild import build_rig_blend, posebake, run_blender
 from tests.test_addon_camera import small_motion
 
 CLIP = "mmhuman3d_single_person_basketball.mp4"
 
 pytest.importorskip("bpy")
 pytestmark = pytest.mark.bpy
-
-BPY_CHILD = r'''
-import bpy
-for path in sys.argv[3:-1]:  # cameras A.blend B.blend ...
-    bpy.ops.wm.open_mainfile(filepath=path)
-    sc = bpy.context.scene
-    out[os.path.basename(path)] = {
-        "cameras": [o.name for o in sc.objects if o.type == "CAMERA"],
-        "scene_camera": sc.camera.name if sc.camera else None,
-        "resolution": [sc.render.resolution_x, sc.render.resolution_y],
-        "background": [b.source for b in sc.camera.data.background_images] if sc.camera else []}
-'''
-
-
-def bpy_child(tmp: Path, *args: str) -> dict:
-    return run_bpy_child(tmp, BPY_CHILD, "batch_child", *args)
-
 
 def test_batch_camera_and_subject_height(tmp_path: Path, videos: Path, model_files: Path) -> None:
     build_rig_blend(tmp_path, "mixamo", tmp_path / "rig.blend", seed=1)
@@ -51,7 +34,7 @@ def test_batch_camera_and_subject_height(tmp_path: Path, videos: Path, model_fil
     with np.load(out / f"{stem}.npz") as m:
         assert np.allclose(m["subject_height"], 1.64)  # the estimate was told the height
         size = [int(v) for v in m["image_size"]]
-    res = bpy_child(tmp_path, "cameras", str(out / f"{stem}.blend"), str(out / "walker.blend"))
+    res = run_blender(tmp_path, "saved_scene", "cameras", str(out / f"{stem}.blend"), str(out / "walker.blend"))
     clip, walker = res[f"{stem}.blend"], res["walker.blend"]
     for r in (clip, walker):
         assert r["cameras"] == ["PoseBake Camera"] and r["scene_camera"] == "PoseBake Camera", res

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 #: CMU mocap length unit in metres. The CMU skeletons store lengths in inches scaled by 1/0.45
 #: (ASF ``:units length 0.45``), so one unit is 2.54 cm / 0.45 ≈ 5.64 cm (CMU FAQ).
@@ -69,28 +70,16 @@ class Motion:
                       self.fps, self.source, self.end_site.copy())
 
 
-def axis_rotation(axis: str, angle_rad: np.ndarray) -> np.ndarray:
-    """Right-handed rotation matrices about 'x', 'y' or 'z' for an array of angles: (..., 3, 3)."""
-    a = np.asarray(angle_rad, dtype=np.float64)
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    rows = {"x": [[o, z, z], [z, c, -s], [z, s, c]],
-            "y": [[c, z, s], [z, o, z], [-s, z, c]],
-            "z": [[c, -s, z], [s, c, z], [z, z, o]]}[axis.lower()]
-    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
-
-
 def euler_to_matrix(angles_deg: np.ndarray, order: str) -> np.ndarray:
     """Compose per-axis rotations in the listed order: order 'zyx' gives Rz @ Ry @ Rx.
 
     This is the BVH channel convention (and the ASF/AMC one): the first listed axis is the outermost
-    factor, so a column vector is rotated about the last listed axis first.
+    factor, so a column vector is rotated about the last listed axis first, which is scipy's *intrinsic*
+    (upper-case) sequence.
     """
-    angles = np.radians(np.asarray(angles_deg, dtype=np.float64))
-    out = np.broadcast_to(np.eye(3), angles.shape[:-1] + (3, 3)).copy()
-    for k, ax in enumerate(order):
-        out = out @ axis_rotation(ax, angles[..., k])
-    return out
+    angles = np.asarray(angles_deg, dtype=np.float64)
+    flat = Rotation.from_euler(order.upper(), angles.reshape(-1, len(order)), degrees=True).as_matrix()
+    return flat.reshape(angles.shape[:-1] + (3, 3))
 
 
 def forward_kinematics(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
@@ -109,67 +98,27 @@ def forward_kinematics(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
 
 
 def matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) to unit quaternions (..., 4) as (w, x, y, z), w >= 0.
-
-    Uses the largest-diagonal branch per element so it stays accurate near 180 degrees.
-    """
+    """Rotation matrices (..., 3, 3) to unit quaternions (..., 4) as (w, x, y, z), w >= 0."""
     m = np.asarray(m, dtype=np.float64)
-    flat = m.reshape(-1, 3, 3)
-    q = np.empty((flat.shape[0], 4))
-    tr = np.trace(flat, axis1=1, axis2=2)
-    cand = np.stack([tr, flat[:, 0, 0], flat[:, 1, 1], flat[:, 2, 2]], axis=1)
-    best = np.argmax(cand, axis=1)
-    for k in range(4):
-        sel = best == k
-        r = flat[sel]
-        if not sel.any():
-            continue
-        if k == 0:
-            s = np.sqrt(1.0 + tr[sel]) * 2
-            q[sel] = np.stack([0.25 * s, (r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
-                               (r[:, 1, 0] - r[:, 0, 1]) / s], axis=1)
-        elif k == 1:
-            s = np.sqrt(1.0 + r[:, 0, 0] - r[:, 1, 1] - r[:, 2, 2]) * 2
-            q[sel] = np.stack([(r[:, 2, 1] - r[:, 1, 2]) / s, 0.25 * s, (r[:, 0, 1] + r[:, 1, 0]) / s,
-                               (r[:, 0, 2] + r[:, 2, 0]) / s], axis=1)
-        elif k == 2:
-            s = np.sqrt(1.0 + r[:, 1, 1] - r[:, 0, 0] - r[:, 2, 2]) * 2
-            q[sel] = np.stack([(r[:, 0, 2] - r[:, 2, 0]) / s, (r[:, 0, 1] + r[:, 1, 0]) / s, 0.25 * s,
-                               (r[:, 1, 2] + r[:, 2, 1]) / s], axis=1)
-        else:
-            s = np.sqrt(1.0 + r[:, 2, 2] - r[:, 0, 0] - r[:, 1, 1]) * 2
-            q[sel] = np.stack([(r[:, 1, 0] - r[:, 0, 1]) / s, (r[:, 0, 2] + r[:, 2, 0]) / s,
-                               (r[:, 1, 2] + r[:, 2, 1]) / s, 0.25 * s], axis=1)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q[q[:, 0] < 0] *= -1
+    q = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat(canonical=True, scalar_first=True)
     return q.reshape(m.shape[:-2] + (4,))
 
 
 def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     """Unit quaternions (..., 4) as (w, x, y, z) to rotation matrices (..., 3, 3)."""
     q = np.asarray(q, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+    return Rotation.from_quat(q.reshape(-1, 4), scalar_first=True).as_matrix().reshape(q.shape[:-1] + (3, 3))
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Spherical interpolation between unit quaternions along the shorter arc; u broadcasts on (..., 1)."""
-    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
-    q1 = np.where(dot < 0, -q1, q1)
-    dot = np.abs(dot)
-    u = np.asarray(u, dtype=np.float64)[..., None]
-    theta = np.arccos(np.clip(dot, -1.0, 1.0))
-    sin_t = np.sin(theta)
-    small = sin_t < 1e-6  # nearly equal: linear interpolation is exact enough and avoids 0/0
-    w0 = np.where(small, 1 - u, np.sin((1 - u) * theta) / np.where(small, 1, sin_t))
-    w1 = np.where(small, u, np.sin(u * theta) / np.where(small, 1, sin_t))
-    out = w0 * q0 + w1 * q1
-    return out / np.linalg.norm(out, axis=-1, keepdims=True)
+    """Spherical interpolation between unit quaternions (w, x, y, z) along the shorter arc; u broadcasts
+    on (...): q0 composed with the fraction u of the relative rotation's rotation vector (angle <= 180°)."""
+    q0, q1 = np.broadcast_arrays(np.asarray(q0, dtype=np.float64), np.asarray(q1, dtype=np.float64))
+    u = np.broadcast_to(np.asarray(u, dtype=np.float64), q0.shape[:-1]).reshape(-1)
+    r0 = Rotation.from_quat(q0.reshape(-1, 4), scalar_first=True)
+    r1 = Rotation.from_quat(q1.reshape(-1, 4), scalar_first=True)
+    step = Rotation.from_rotvec((r0.inv() * r1).as_rotvec() * u[:, None])
+    return (r0 * step).as_quat(canonical=True, scalar_first=True).reshape(q0.shape)
 
 
 def resample(motion: Motion, fps: float) -> Motion:

@@ -18,6 +18,7 @@ All vectors here are in Blender's Z-up axes (`Y_UP_TO_Z_UP` applied to the Y-up 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from .motion import Motion, Y_UP_TO_Z_UP, forward_kinematics, matrix_to_quat
 
@@ -62,17 +63,9 @@ def character_names(names: list[str]) -> dict[str, str]:
 
 def _shortest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The smallest rotation taking direction a onto direction b (identity if either is ~zero)."""
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if na < 1e-9 or nb < 1e-9:
+    if np.linalg.norm(a) < 1e-9 or np.linalg.norm(b) < 1e-9:
         return np.eye(3)
-    a, b = a / na, b / nb
-    v, c = np.cross(a, b), float(np.dot(a, b))
-    if c < -1 + 1e-9:  # opposite: turn 180 degrees about any axis perpendicular to a
-        axis = np.cross(a, [1.0, 0, 0]) if abs(a[0]) < 0.9 else np.cross(a, [0, 1.0, 0])
-        axis /= np.linalg.norm(axis)
-        return 2 * np.outer(axis, axis) - np.eye(3)
-    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + vx + vx @ vx / (1 + c)
+    return Rotation.align_vectors(np.asarray(b, float)[None], np.asarray(a, float)[None])[0].as_matrix()
 
 
 def _rest_directions(motion: Motion, mapping: dict[str, str]) -> dict[str, np.ndarray]:

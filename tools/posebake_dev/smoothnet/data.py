@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ..mocap import read_amc, read_asf, read_bvh, resample
 from ..mocap.motion import forward_kinematics
@@ -94,12 +95,9 @@ def load_split(cache: Path | None = None) -> dict[str, dict[str, np.ndarray]]:
 
 
 def _rot(axis: int, a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    R = np.zeros(a.shape + (3, 3))
-    i, j = [(1, 2), (0, 2), (0, 1)][axis]
-    R[..., axis, axis] = 1
-    R[..., i, i], R[..., i, j], R[..., j, i], R[..., j, j] = c, -s, s, c
-    return R
+    """Rotations (..., 3, 3) about axis 0/1/2 (x/y/z) by the angles `a` (radians)."""
+    a = np.asarray(a, dtype=np.float64)
+    return Rotation.from_euler("xyz"[axis], a.reshape(-1)).as_matrix().reshape(a.shape + (3, 3))
 
 
 @dataclass
