@@ -30,7 +30,6 @@ from posebake_dev.eval.joints import EVAL_BONES, mid_hip, pred_joints  # noqa: E
 from posebake_dev.eval.report import evaluate  # noqa: E402
 from posebake.paths import shared_data  # noqa: E402
 from posebake.smoothing import smooth_motion, weights_path  # noqa: E402
-from posebake.smoothing import filters  # noqa: E402
 from posebake_dev.smoothnet.rawcache import cache_dir, raw_for_gt_clips, raw_motion  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

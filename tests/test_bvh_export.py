@@ -2,7 +2,6 @@
 reader, reproduces the bake's canonical bone directions and root (camera pan removed); Blender imports it."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

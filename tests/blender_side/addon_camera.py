@@ -6,21 +6,15 @@ returns what the test reads.
 # ruff: noqa: E402, E731
 from __future__ import annotations
 
-import json
-import os
-import sys
+import glob
 import time
-import traceback
 
 
 def main(*args: str) -> dict:
     argv = ["child", *args, "result.json"]  # the layout the body was written for: script MODE REPO ... RESULT
     out: dict = {}
-    import glob, json, os, sys, time, traceback
-    REPO, TMP = argv[2], argv[3]
+    TMP = argv[3]
     MOTION, VIDEO = TMP + "/motion.npz", TMP + "/clip.mp4"
-    sys.path[:0] = [REPO + "/addon", REPO + "/tests"]
-
 
     class Layout:
         """Records prop() calls; sub-layouts share the log (no window in a background Blender)."""
@@ -38,13 +32,11 @@ def main(*args: str) -> dict:
                 return Layout(self.log) if name in ("column", "row", "box", "split") else None
             return call
 
-
     def op(name):
         try:
             return {"result": sorted(getattr(bpy.ops.posebake, name)()), "error": ""}
         except RuntimeError as exc:
             return {"result": ["CANCELLED"], "error": str(exc)}
-
 
     def cameras():
         sc = bpy.context.scene
@@ -53,7 +45,6 @@ def main(*args: str) -> dict:
                 "camera_data": len(bpy.data.cameras),
                 "resolution": [sc.render.resolution_x, sc.render.resolution_y, sc.render.resolution_percentage],
                 "fps": sc.render.fps / sc.render.fps_base}
-
 
     def job_bake(key):
         """Bake a 'video' through the SubprocessJob path; the timer callback is driven by hand."""

@@ -6,21 +6,15 @@ returns what the test reads.
 # ruff: noqa: E402, E731
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
-import traceback
 
 
 def main(*args: str) -> dict:
     argv = ["child", *args, "result.json"]  # the layout the body was written for: script MODE REPO ... RESULT
     out: dict = {}
-    import json, os, sys, time, traceback
     import numpy as np
-    REPO, VIDEO, TMP = argv[2], argv[3], argv[4]
-    sys.path[:0] = [REPO + "/addon", REPO + "/tests"]
-
+    VIDEO, TMP = argv[3], argv[4]
 
     class Layout:
         """Stand-in for UILayout: records every call; sub-layouts share the log."""
@@ -38,7 +32,6 @@ def main(*args: str) -> dict:
                 return Layout(self.log) if name in ("column", "row", "box", "split") else None
             return call
 
-
     def draw():
         log = []
         ui.draw_panel(Layout(log), bpy.context)
@@ -48,12 +41,10 @@ def main(*args: str) -> dict:
                 "progress": [c[2] for c in log if c[0] == "progress"],
                 "alert": any(c[:3] == ("set", "alert", True) for c in log)}
 
-
     def snapshot(rig):
         ad = rig.animation_data
         return {"actions": sorted(a.name for a in bpy.data.actions), "action": ad.action.name if ad and ad.action else None,
                 "frame_end": bpy.context.scene.frame_end, "objects": len(bpy.data.objects)}
-
 
     def op(name):
         """Run bpy.ops.posebake.<name>(); an ERROR report surfaces as RuntimeError in a background Blender."""
@@ -61,7 +52,6 @@ def main(*args: str) -> dict:
             return {"result": sorted(getattr(bpy.ops.posebake, name)()), "error": ""}
         except RuntimeError as exc:
             return {"result": ["CANCELLED"], "error": str(exc)}
-
 
     def pump(limit=240.0, draw_at=None):
         """Call the timer callback by hand until it says there is nothing left to follow."""

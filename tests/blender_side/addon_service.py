@@ -6,33 +6,25 @@ returns what the test reads.
 # ruff: noqa: E402, E731
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
-import traceback
 
 
 def main(*args: str) -> dict:
     argv = ["child", *args, "result.json"]  # the layout the body was written for: script MODE REPO ... RESULT
     out: dict = {}
-    import json, os, sys, time, traceback
     REPO, URL, VIDEO, BLANK, DEAD, TMP = argv[2:8]
-    sys.path[:0] = [REPO + "/addon", REPO + "/tests"]
-
 
     def snapshot(rig):
         ad = rig.animation_data
         return {"actions": sorted(a.name for a in bpy.data.actions), "action": ad.action.name if ad and ad.action else None,
                 "frame_end": bpy.context.scene.frame_end}
 
-
     def op(name):
         try:
             return {"result": sorted(getattr(bpy.ops.posebake, name)()), "error": ""}
         except RuntimeError as exc:
             return {"result": ["CANCELLED"], "error": str(exc)}
-
 
     def pump(limit=240.0):
         t0, seen = time.monotonic(), []

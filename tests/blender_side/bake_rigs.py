@@ -6,9 +6,7 @@ Moved out of a string literal in tests/test_bake.py; `main(REPO, BVH, CHARACTER)
 # ruff: noqa: E402, E731
 from __future__ import annotations
 
-import json
-import os
-import sys
+import numpy as np
 
 
 def main(*args: str) -> dict:
