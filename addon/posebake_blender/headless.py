@@ -101,10 +101,12 @@ def _save_blend(path: str) -> None:
 def run(job: dict) -> dict:
     import bpy
 
+    from posebake_core.bakejob import check_job
+
     from posebake_blender.blender.apply import bake_motion, summarize
     from posebake_blender.blender.bake import check_rig
-    from posebake_core.retarget.prepare import BakeOptions
 
+    opts = check_job(job)  # the contract both sides check (posebake_core.bakejob)
     outputs = [job[k] for k in ("output", "fbx", "glb") if job.get(k)]
     for out in outputs:  # before any work: a read-only target fails in a second, not after the bake
         probe_writable(out)
@@ -115,7 +117,6 @@ def run(job: dict) -> dict:
         rep = check_rig(obj, preset)
         return {"armature": obj.name, "preset": rep.preset, "bones": len(obj.data.bones),
                 "unmapped": rep.unmapped, "guessed": sorted(rep.guessed)}
-    opts = BakeOptions(**job.get("options", {}))
     res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True, camera=bool(job.get("camera")))
     scene = bpy.context.scene
     scene.frame_start = int(math.floor(res.frame_range[0]))
@@ -136,13 +137,15 @@ def run(job: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    from posebake_core.errors import PoseBakeError
+
     from posebake_blender.blender.bake import BakeError
 
     job_path, result_path = argv[1], argv[2]
     try:
         job = json.loads(Path(job_path).read_text(encoding="utf-8"))
         result = {"ok": True, **run(job)}
-    except (HeadlessError, BakeError) as exc:
+    except (HeadlessError, BakeError, PoseBakeError) as exc:
         result = {"ok": False, "error": str(exc)}
     except Exception as exc:  # a bug: keep the traceback for the report
         result = {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}",

@@ -73,6 +73,9 @@ def headless_script() -> Path:
 
 def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str, Any]:
     """Run one job in a bpy child; returns its result dict or raises `PoseBakeError` with its message."""
+    from posebake_core.bakejob import check_job
+
+    check_job(job)  # a malformed job is this side's bug: refuse it before Blender starts
     with tempfile.TemporaryDirectory(prefix="posebake-bake-") as tmp:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_file.write_text(json.dumps(job), encoding="utf-8")
