@@ -117,15 +117,17 @@ def read_bvh_fk(path: Path) -> tuple[dict[str, np.ndarray], int, float]:
 #: (head, tail) canonical joints of each BVH bone whose direction the solve matches exactly (swing)
 BONE_JOINTS = {"Spine": ("spine_base", "neck"), "Neck": ("neck", "head_base"), "Head": ("head_base", "head_top")}
 for _s, _side in (("l", "Left"), ("r", "Right")):
-    BONE_JOINTS.update({f"{_side}Shoulder": ("neck", f"shoulder_{_s}"), f"{_side}Arm": (f"shoulder_{_s}", f"elbow_{_s}"),
-                        f"{_side}ForeArm": (f"elbow_{_s}", f"wrist_{_s}"), f"{_side}Hand": (f"wrist_{_s}", f"hand_tip_{_s}"),
-                        f"{_side}UpLeg": (f"hip_{_s}", f"knee_{_s}"), f"{_side}Leg": (f"knee_{_s}", f"ankle_{_s}"),
-                        f"{_side}Foot": (f"ankle_{_s}", f"toe_{_s}"), f"{_side}Toe": (f"toe_{_s}", f"toe_tip_{_s}")})
+    BONE_JOINTS.update({
+        f"{_side}Shoulder": ("neck", f"shoulder_{_s}"), f"{_side}Arm": (f"shoulder_{_s}", f"elbow_{_s}"),
+        f"{_side}ForeArm": (f"elbow_{_s}", f"wrist_{_s}"), f"{_side}Hand": (f"wrist_{_s}", f"hand_tip_{_s}"),
+        f"{_side}UpLeg": (f"hip_{_s}", f"knee_{_s}"), f"{_side}Leg": (f"knee_{_s}", f"ankle_{_s}"),
+        f"{_side}Foot": (f"ankle_{_s}", f"toe_{_s}"), f"{_side}Toe": (f"toe_{_s}", f"toe_tip_{_s}")})
+#: bone -> the joint (or end site) at its tail in the BVH
 CHILD = {"Spine": "Neck", "Neck": "Head", "Head": "Head_end"}
 for _side in ("Left", "Right"):
-    CHILD.update({f"{_side}Shoulder": f"{_side}Arm", f"{_side}Arm": f"{_side}ForeArm", f"{_side}ForeArm": f"{_side}Hand",
-                  f"{_side}Hand": f"{_side}Hand_end", f"{_side}UpLeg": f"{_side}Leg", f"{_side}Leg": f"{_side}Foot",
-                  f"{_side}Foot": f"{_side}Toe", f"{_side}Toe": f"{_side}Toe_end"})
+    CHILD.update({f"{_side}{a}": f"{_side}{b}" for a, b in (
+        ("Shoulder", "Arm"), ("Arm", "ForeArm"), ("ForeArm", "Hand"), ("Hand", "Hand_end"), ("UpLeg", "Leg"),
+        ("Leg", "Foot"), ("Foot", "Toe"), ("Toe", "Toe_end"))})
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

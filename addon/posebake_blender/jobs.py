@@ -3,10 +3,10 @@
 Two ways to the backend: `ServiceJob` talks to `posebake serve` through `client.py`; `SubprocessJob` runs
 `python -m posebake.cli estimate --events` with the backend's own Python, whose progress and errors
 arrive as structured events (`posebake_core.jobs`: stage, done, total; error code and message). Both
-expose `start()`, `poll()` and `cancel()`. `poll()` returns at once: every HTTP call runs in a short-lived daemon thread and the
-subprocess's output is read by one, so a slow network, a big upload or a busy backend can only delay a
-progress update, never freeze Blender. No bpy here (the timer that calls `poll()` lives in `ops.py`), so
-this module is tested in a plain interpreter too.
+expose `start()`, `poll()` and `cancel()`. `poll()` returns at once: every HTTP call runs in a
+short-lived daemon thread and the subprocess's output is read by one, so a slow network, a big upload or
+a busy backend can only delay a progress update, never freeze Blender. No bpy here (the timer that calls
+`poll()` lives in `ops.py`), so this module is tested in a plain interpreter too.
 """
 from __future__ import annotations
 

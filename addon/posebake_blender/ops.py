@@ -54,7 +54,6 @@ def options_from(s) -> BakeOptions:
                        frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None)
 
 
-
 def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:
     """What the estimate is told besides the frame range: the subject's height and the focal length, each
     only when set (0 in the panel means unknown, and must not reach the backend as a real value)."""

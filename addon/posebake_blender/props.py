@@ -94,7 +94,8 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
     # field of view. Only used when estimating from a video, not for a Motion .npz estimated before. Plain
     # metres, not subtype DISTANCE: that one follows the scene's unit scale, and a scene in centimetres
     # would then send 170 for a 1.7 m person.
-    subject_height: FloatProperty(name="Subject height (m)", min=0.0, max=HEIGHT_RANGE_M[1], default=0.0, precision=2, step=1,
+    subject_height: FloatProperty(name="Subject height (m)", min=0.0, max=HEIGHT_RANGE_M[1], default=0.0,
+                                  precision=2, step=1,
                                   description="The person's standing height in metres, fixes the metric scale "
                                               "(0: unknown, estimated)")
     focal_px: FloatProperty(name="Focal (px)", min=0.0, max=100000.0, default=0.0, precision=0, step=100,

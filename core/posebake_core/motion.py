@@ -1,8 +1,9 @@
 """The Motion file: the versioned contract between the backend and the Blender add-on.
 
 One implementation, read by both: the backend writes and reads it here, and the add-on ships this package
-and reads it inside Blender, where torch and OpenCV are not available (so: pure numpy). The file is an `.npz` (no pickles, so loading never runs code) with a `schema` string;
-a reader refuses any schema it does not know rather than guessing at a future layout.
+and reads it inside Blender, where torch and OpenCV are not available (so: pure numpy). The file is an
+`.npz` (no pickles, so loading never runs code) with a `schema` string; a reader refuses any schema it
+does not know rather than guessing at a future layout.
 
 Axes and units: `joints_cam` is in metres in OpenCV camera axes (x right, y down, z forward, origin at
 the camera centre); `joints_2d` in pixels of the upright frame. Per-track arrays are (P, T, ...), track 0

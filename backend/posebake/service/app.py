@@ -51,8 +51,9 @@ def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
     if not isinstance(raw, str) or not raw.strip():
         raise ApiError(422, ErrorCode.BAD_REQUEST, "'path' must be a non-empty string")
     if not roots:
-        raise ApiError(403, ErrorCode.PATH_FORBIDDEN, "local paths are disabled on this server: start it with `posebake serve "
-                                 "--allowed-root DIR`, or upload the video instead")
+        raise ApiError(403, ErrorCode.PATH_FORBIDDEN,
+                       "local paths are disabled on this server: start it with `posebake serve "
+                       "--allowed-root DIR`, or upload the video instead")
     given = Path(raw)
     if not given.is_absolute():
         raise ApiError(422, ErrorCode.BAD_REQUEST, f"'path' must be absolute, got {raw!r}")
@@ -110,8 +111,9 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
                 video = resolve_allowed(sub.fields["path"], cfg.allowed_roots)
                 source, kind = str(video), "path"
             else:
-                raise ApiError(422, ErrorCode.NO_VIDEO, "no video: send the file in the multipart field 'file', or a local "
-                                         "'path'")
+                raise ApiError(422, ErrorCode.NO_VIDEO,
+                               "no video: send the file in the multipart field 'file', or a local "
+                               "'path'")
             try:
                 info = await run_in_threadpool(probe, video)
             except PoseBakeError as exc:

@@ -87,8 +87,9 @@ class TokenCheck:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            raise ApiError(401, ErrorCode.TOKEN_MISSING, "missing token: send 'Authorization: Bearer <token>' (the token is in the "
-                                     "service config file, see `posebake serve --help`)",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(401, ErrorCode.TOKEN_MISSING,
+                           "missing token: send 'Authorization: Bearer <token>' (the token is in the "
+                           "service config file, see `posebake serve --help`)",
+                           headers={"WWW-Authenticate": "Bearer"})
         if not hmac.compare_digest(given.strip().encode("utf-8"), self._token):
             raise ApiError(403, ErrorCode.TOKEN_REJECTED, "token rejected: it does not match this server's token")

@@ -134,8 +134,9 @@ async def _small_body(request: Request) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FIELD_BYTES:
-            raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE, f"request body larger than {MAX_FIELD_BYTES} bytes; upload videos as "
-                                     "multipart/form-data in the field 'file'")
+            raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE,
+                           f"request body larger than {MAX_FIELD_BYTES} bytes; upload videos as "
+                           "multipart/form-data in the field 'file'")
     return bytes(body)
 
 
@@ -147,22 +148,25 @@ async def read_submission(request: Request, dest: Path, max_bytes: int) -> Submi
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD:
-        raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE, f"upload too large: {int(length)} bytes, the limit is {max_bytes} bytes (set "
-                                 "it with `posebake serve --max-upload`)")
+        raise ApiError(413, ErrorCode.UPLOAD_TOO_LARGE,
+                       f"upload too large: {int(length)} bytes, the limit is {max_bytes} bytes (set "
+                       "it with `posebake serve --max-upload`)")
     if ctype == b"application/json":
         try:
             data = json.loads(await _small_body(request) or b"{}")
         except ValueError as exc:
             raise ApiError(400, ErrorCode.BAD_REQUEST, f"the JSON body does not parse: {exc}") from None
         if not isinstance(data, dict):
-            raise ApiError(422, ErrorCode.BAD_REQUEST, "the JSON body must be an object like {\"path\": \"/videos/clip.mp4\"}")
+            raise ApiError(422, ErrorCode.BAD_REQUEST,
+                           "the JSON body must be an object like {\"path\": \"/videos/clip.mp4\"}")
         return Submission(fields=data)
     if ctype == b"application/x-www-form-urlencoded":
         form = parse_qs((await _small_body(request)).decode("utf-8", "replace"), keep_blank_values=True)
         return Submission(fields={k: v[-1] for k, v in form.items()})
     if ctype != b"multipart/form-data" or b"boundary" not in params:
-        raise ApiError(415, ErrorCode.BAD_REQUEST, "send the video as multipart/form-data in the field 'file', or a local "
-                                 "'path' as JSON or form data")
+        raise ApiError(415, ErrorCode.BAD_REQUEST,
+                       "send the video as multipart/form-data in the field 'file', or a local "
+                       "'path' as JSON or form data")
     reader = _MultipartReader(dest, max_bytes)
     parser = MultipartParser(params[b"boundary"], reader.callbacks())
     try:
