@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 WORK_WIDTH = 640
 MIN_POINTS = 25
@@ -25,14 +26,13 @@ Tracked = tuple[np.ndarray, np.ndarray] | int
 
 
 def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotation R minimising sum |a_i - R b_i|² for unit rays a, b (N,3)."""
-    u, _, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    """Rotation R minimising sum |a_i - R b_i|² for unit rays a, b (N,3) (scipy's Kabsch)."""
+    return Rotation.align_vectors(a, b)[0].as_matrix()
 
 
 def _kabsch_batch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`kabsch` for many small ray sets at once: a, b (H,k,3) -> (H,3,3)."""
+    """`kabsch` for many small ray sets at once: a, b (H,k,3) -> (H,3,3). Hand-written because scipy's
+    `align_vectors` takes one set per call, and RANSAC scores all its hypotheses in one vectorised pass."""
     u, _, vt = np.linalg.svd(np.einsum("hki,hkj->hij", b, a))
     d = np.sign(np.linalg.det(np.einsum("hji,hkj->hik", vt, u)))
     fix = np.ones((len(a), 3))
