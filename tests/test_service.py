@@ -420,6 +420,7 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path, videos: Path, model_files:
         with srv.http() as http:
             jobs = {j["id"]: j for j in http.get("/jobs").json()}
             assert jobs[long]["state"] == "failed" and "interrupted" in jobs[long]["error"]
+            assert jobs[long]["error_code"] == "interrupted"
             assert http.get(f"/jobs/{long}/result").status_code == 409
             assert jobs[short]["state"] == "done"
             assert_same_motion(download(http, short, tmp_path / "after.npz"), before)

@@ -49,6 +49,7 @@ class ErrorCode:
     TOKEN_REJECTED = "token_rejected"
     SHUTTING_DOWN = "shutting_down"
     ESTIMATE_FAILED = "estimate_failed"
+    INTERRUPTED = "interrupted"
     INTERNAL = "internal_error"
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from posebake_core.errors import PoseBakeError
+from posebake_core.jobs import ErrorCode
 from posebake_core.motion import Motion
+
 from .store import FINISHED, Job, JobStore
 
 log = logging.getLogger("posebake.service")
@@ -77,8 +79,9 @@ class JobManager:
         with self._lock:
             for job in self._jobs.values():
                 if job.state not in FINISHED:
-                    self._finish(job, "failed", error="interrupted: the backend was shut down before this job "
-                                                      "finished; submit the video again")
+                    self._finish(job, "failed", code=ErrorCode.INTERRUPTED,
+                                 error="interrupted: the backend was shut down before this job "
+                                       "finished; submit the video again")
 
     # -- API used by the routes -------------------------------------------------------------------------
     def submit(self, job: Job) -> Job:
@@ -134,9 +137,10 @@ class JobManager:
         return self.store.result_path(job_id)
 
     # -- workers ----------------------------------------------------------------------------------------
-    def _finish(self, job: Job, state: str, error: str | None = None) -> None:
+    def _finish(self, job: Job, state: str, error: str | None = None, code: str | None = None) -> None:
         """Move `job` to a final state (caller holds the lock): persist it, drop its upload."""
         job.state, job.stage, job.error = state, state, error
+        job.error_code = code if error else None
         job.finished, job.eta_s = time.time(), None
         self.store.discard_upload(job)
         if state != "done":
@@ -193,17 +197,19 @@ class JobManager:
             self._end_cancelled(job)
         except PoseBakeError as exc:
             with self._lock:
-                self._finish(job, "failed", error=str(exc).replace(job.video, job.source))
+                self._finish(job, "failed", error=str(exc).replace(job.video, job.source),
+                             code=getattr(exc, "code", ErrorCode.ESTIMATE_FAILED))
         except Exception as exc:  # a bug: keep the service alive, tell the client, log the traceback
             log.exception("job %s failed with an internal error", job.id)
             with self._lock:
-                self._finish(job, "failed", error=f"internal error ({type(exc).__name__}: {exc}); see the "
-                                                  "server log")
+                self._finish(job, "failed", code=ErrorCode.INTERNAL,
+                             error=f"internal error ({type(exc).__name__}: {exc}); see the server log")
 
     def _end_cancelled(self, job: Job) -> None:
         with self._lock:
             if job.id in self._user_cancelled:
                 self._finish(job, "cancelled")
             else:
-                self._finish(job, "failed", error="interrupted: the backend was shut down before this job "
-                                                  "finished; submit the video again")
+                self._finish(job, "failed", code=ErrorCode.INTERRUPTED,
+                             error="interrupted: the backend was shut down before this job "
+                                   "finished; submit the video again")

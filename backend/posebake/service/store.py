@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from posebake_core.jobs import ErrorCode
+
 log = logging.getLogger("posebake.service")
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -39,6 +41,7 @@ class Job:
     fps: float | None = None  # frames processed per second
     eta_s: float | None = None
     error: str | None = None
+    error_code: str | None = None  # stable code of `error` (posebake_core.jobs.ErrorCode)
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -107,12 +110,13 @@ class JobStore:
                 path.rename(path.with_suffix(".corrupt"))
                 continue
             if job.state not in FINISHED:
-                job.error = INTERRUPTED.format(state=job.state)
+                job.error, job.error_code = INTERRUPTED.format(state=job.state), ErrorCode.INTERRUPTED
                 job.state, job.stage, job.finished, job.eta_s = "failed", "interrupted", time.time(), None
                 self.result_path(job.id).unlink(missing_ok=True)
                 self.save(job)
             elif job.state == "done" and not self.result_path(job.id).is_file():
                 job.state, job.error = "failed", "the result file of this job is missing from the state directory"
+                job.error_code = ErrorCode.RESULT_GONE
                 self.save(job)
             jobs.append(job)
         # Every job is finished now, so no upload is still needed; dot-files are unfinished atomic writes.
