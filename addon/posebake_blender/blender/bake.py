@@ -15,7 +15,7 @@ import math
 import bpy
 import numpy as np
 
-from posebake_core.retarget.armature import RestPose
+from posebake_core.retarget.armature import RestPose, is_under
 from posebake_core.retarget.canonical import CanonicalPose
 from posebake_core.retarget.solve import Solution, solve
 
@@ -93,7 +93,16 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
         up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
         up /= np.linalg.norm(up)
         tb = rest.index(sol.root_bone)
-        sol.root_location = unscaled_root(sol.root_location, src.joints["hips"], sol.scale, rest.matrices[tb], up)
+        moved = unscaled_root(sol.root_location, src.joints["hips"], sol.scale, rest.matrices[tb], up)
+        extra = (moved - sol.root_location) @ rest.matrices[tb].T  # the added travel, armature space
+        sol.root_location = moved
+        for name in sol.locations:  # detached bones outside the root's subtree travel with it too
+            i = rest.index(name)
+            if not is_under(rest, i, tb):
+                p = int(rest.parents[i])
+                d_parent = sol.world[rest.names[p]] if p >= 0 else np.broadcast_to(np.eye(3), (len(extra), 3, 3))
+                sol.locations[name] = sol.locations[name] + np.einsum("tj,tjk,kl->tl", extra, d_parent,
+                                                                      rest.matrices[i])
     scene = bpy.context.scene
     scene_fps = scene.render.fps / scene.render.fps_base
     start = float(scene.frame_start if frame_start is None else frame_start)
@@ -144,15 +153,42 @@ def put_keys(fc, frames: np.ndarray, values: np.ndarray) -> None:
 
 
 def write_action(action, obj, sol: Solution, frames: np.ndarray) -> None:
-    """Fill `action` with rotation_quaternion curves per solved bone and location on the root bone."""
+    """Fill `action` with rotation_quaternion curves per solved bone, location on the root bone and on
+    detached bones (IK-style feet and hands, legs hung beside the pelvis)."""
     new, slot = fcurve_factory(action, obj)
     for name, q in sol.quats.items():
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].rotation_quaternion'
         for k in range(4):
             put_keys(new(path, k, name), frames, q[:, k])
-    path = f'pose.bones["{bpy.utils.escape_identifier(sol.root_bone)}"].location'
-    for k in range(3):
-        put_keys(new(path, k, sol.root_bone), frames, sol.root_location[:, k])
+    locations = {**sol.locations, sol.root_bone: sol.root_location}
+    for name, loc in locations.items():
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"].location'
+        for k in range(3):
+            put_keys(new(path, k, name), frames, loc[:, k])
+    key_rest_channels(new, obj, set(sol.quats), set(locations), frames)
+
+
+#: rotation channel and its rest value per pose-bone rotation mode
+_REST_ROTATION = {"QUATERNION": ("rotation_quaternion", (1.0, 0.0, 0.0, 0.0)),
+                  "AXIS_ANGLE": ("rotation_axis_angle", (0.0, 0.0, 1.0, 0.0))}
+
+
+def key_rest_channels(new, obj, rotated: set[str], located: set[str], frames: np.ndarray) -> None:
+    """Key every other channel at its rest value (first and last frame), so the Action alone defines the
+    pose the solve assumed: an imported character often arrives posed (glTF sets the first clip's pose) or
+    with its clips as NLA tracks, which would otherwise show through on unkeyed bones (a root bone's
+    offset, a body bone's tilt). Helper and twist bones then simply follow their parents."""
+    ends = np.array([frames[0], frames[-1]]) if len(frames) > 1 else frames[:1]
+    for pb in obj.pose.bones:
+        base = f'pose.bones["{bpy.utils.escape_identifier(pb.name)}"]'
+        channels = [("scale", (1.0, 1.0, 1.0))]
+        if pb.name not in located:
+            channels.append(("location", (0.0, 0.0, 0.0)))
+        if pb.name not in rotated:
+            channels.append(_REST_ROTATION.get(pb.rotation_mode, ("rotation_euler", (0.0, 0.0, 0.0))))
+        for prop, values in channels:
+            for k, v in enumerate(values):
+                put_keys(new(f"{base}.{prop}", k, pb.name), ends, np.full(len(ends), v))
 
 
 def assign(obj, action, nla: bool = False, start: float = 1.0) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .canonical import ROLE_JOINTS, SIDES, synthesize_missing
+from .canonical import ANCHOR_ROLES, ROLE_JOINTS, SIDES, TRUNK_ROLES, synthesize_missing
 
 
 @dataclass
@@ -70,9 +70,54 @@ def rest_joints(rest: RestPose, mapping: dict[str, list[str]]) -> dict[str, np.n
     return j
 
 
-def fk_heads(rest: RestPose, full: np.ndarray, tb: int, delta: np.ndarray) -> np.ndarray:
+def is_under(rest: RestPose, i: int, anc: int) -> bool:
+    """Bone i is `anc` or one of its descendants."""
+    while i >= 0:
+        if i == anc:
+            return True
+        i = int(rest.parents[i])
+    return False
+
+
+def detached_bones(rest: RestPose, mapping: dict[str, list[str]]) -> dict[int, int]:
+    """{bone: anchor bone} for mapped bones that do not hang from the bone carrying their head joint
+    (`canonical.ANCHOR_ROLES`): IK-style feet and hands parented to the root, thighs parented beside the
+    pelvis. The solve drives their heads to where the anchor puts them, with location keys."""
+    out: dict[int, int] = {}
+    for role, bones in mapping.items():
+        anchor_role = next((r for r in ANCHOR_ROLES.get(role, ()) if mapping.get(r)), None)
+        if not bones or anchor_role is None:
+            continue
+        first, anchor = rest.index(bones[0]), rest.index(mapping[anchor_role][-1])
+        if first != anchor and not is_under(rest, first, anchor):
+            out[first] = anchor
+    return out
+
+
+def translation_bone(rest: RestPose, mapping: dict[str, list[str]]) -> int:
+    """The bone that carries root motion: the deepest common ancestor of the pelvis, spine and thigh bones
+    (the pelvis itself on most rigs; the body bone above both on rigs whose legs hang beside the pelvis)."""
+    chains = []
+    for role in TRUNK_ROLES:
+        for b in mapping.get(role, [])[:1]:
+            i, chain = rest.index(b), []
+            while i >= 0:
+                chain.append(i)
+                i = int(rest.parents[i])
+            chains.append(chain[::-1])
+    common = None
+    for level in zip(*chains):
+        if len(set(level)) != 1:
+            break
+        common = level[0]
+    return rest.index(mapping["pelvis"][0]) if common is None else int(common)
+
+
+def fk_heads(rest: RestPose, full: np.ndarray, tb: int, delta: np.ndarray,
+             anchors: dict[int, int] | None = None) -> np.ndarray:
     """Posed bone heads (T,B,3) from world rotations `full` (T,B,3,3): head_b = head_parent + D_parent @
-    (rest offset); bone `tb` (the translated one) is moved by `delta` (T,3)."""
+    (rest offset); bone `tb` (the translated one) is moved by `delta` (T,3); a detached bone (`anchors`,
+    see `detached_bones`) is carried by its anchor instead of its parent, and its children follow it."""
     T, B = full.shape[:2]
     heads = np.zeros((T, B, 3))
     for i in range(B):
@@ -80,7 +125,37 @@ def fk_heads(rest: RestPose, full: np.ndarray, tb: int, delta: np.ndarray) -> np
         heads[:, i] = rest.heads[i] if p < 0 else heads[:, p] + full[:, p] @ (rest.heads[i] - rest.heads[p])
         if i == tb:
             heads[:, i] += delta
+    if anchors:  # anchors are never below their detached bone, so they are final after the first pass
+        moved: set[int] = set()
+        for i in range(B):
+            p = int(rest.parents[i])
+            if i in anchors:
+                a = anchors[i]
+                heads[:, i] = heads[:, a] + full[:, a] @ (rest.heads[i] - rest.heads[a])
+                moved.add(i)
+            elif p in moved:
+                heads[:, i] = heads[:, p] + full[:, p] @ (rest.heads[i] - rest.heads[p])
+                moved.add(i)
     return heads
+
+
+def detached_locations(rest: RestPose, full: np.ndarray, heads: np.ndarray,
+                       anchors: dict[int, int]) -> dict[str, np.ndarray]:
+    """Pose-bone locations (T,3) that put each detached bone's head where `heads` has it: the offset from
+    where its own parent carries it, in the bone's rest frame (Blender: P_b = P_parent R_parent^-1 R_b T(L))."""
+    out = {}
+    for i in anchors:
+        p = int(rest.parents[i])
+        if p < 0:
+            natural = np.broadcast_to(rest.heads[i], heads[:, i].shape)
+            d_parent = np.broadcast_to(np.eye(3), full[:, i].shape)
+        else:
+            natural = heads[:, p] + full[:, p] @ (rest.heads[i] - rest.heads[p])
+            d_parent = full[:, p]
+        off = heads[:, i] - natural
+        # L = R_i^T D_parent^T off, as rows
+        out[rest.names[i]] = np.einsum("tj,tjk,kl->tl", off, d_parent, rest.matrices[i])
+    return out
 
 
 def rest_chain(rest: RestPose, bones: list[str], tail: np.ndarray) -> list[np.ndarray]:

@@ -36,6 +36,20 @@ for _s in SIDES:
     })
 ROLES: tuple[str, ...] = tuple(ROLE_JOINTS)
 CHAIN_ROLES = ("spine", "neck")
+#: role -> the roles whose last bone carries its head joint, in order of preference (a clavicle may be
+#: unmapped: the upper arm then hangs from the chest). A rig whose bone for a role does not descend from
+#: that bone (an IK-style foot parented to the root, thighs parented beside the pelvis) has its head
+#: driven by location keys to where the chain puts it.
+ANCHOR_ROLES: dict[str, tuple[str, ...]] = {"spine": ("pelvis",), "neck": ("spine",), "head": ("neck", "spine")}
+for _s in SIDES:
+    _S = _s.upper()
+    ANCHOR_ROLES.update({
+        f"clavicle.{_S}": ("spine",), f"upper_arm.{_S}": (f"clavicle.{_S}", "spine"),
+        f"forearm.{_S}": (f"upper_arm.{_S}",), f"hand.{_S}": (f"forearm.{_S}",), f"thigh.{_S}": ("pelvis",),
+        f"shin.{_S}": (f"thigh.{_S}",), f"foot.{_S}": (f"shin.{_S}",), f"toe.{_S}": (f"foot.{_S}",),
+    })
+#: roles whose bones must move with the root (the translated bone is their deepest common ancestor)
+TRUNK_ROLES = ("pelvis", "spine", "thigh.L", "thigh.R")
 
 
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..rot import normalize, swing
 from ..timeseries import segments
-from .armature import RestPose, fk_heads
+from .armature import RestPose, fk_heads, is_under
 from .canonical import CanonicalPose, leg_length
 
 
@@ -70,7 +70,8 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, 
 
 
 def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
-              tb: int, delta: np.ndarray, blend: int = 4, height: float = 0.08, speed: float = 0.6):
+              tb: int, delta: np.ndarray, blend: int = 4, height: float = 0.08, speed: float = 0.6,
+              anchors: dict[int, int] | None = None):
     """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
     the solve; `tb`/`delta` are its translated bone and offset. Returns (full, heads, contacts per side)."""
     leg = float(np.nanmedian(leg_length(src.joints)))
@@ -99,24 +100,15 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         new = full.copy()
         # rotate the thigh subtree, then the shin subtree on top; the foot keeps its world rotation
         for i, name in enumerate(rest.names):
-            if _under(rest, i, ih):
+            if is_under(rest, i, ih):
                 new[sel, i] = r_th @ new[sel, i]
         for i, name in enumerate(rest.names):
-            if _under(rest, i, ik):
+            if is_under(rest, i, ik):
                 new[sel, i] = r_sh @ new[sel, i]
         for b, m in foot_world.items():
             fix = m @ np.swapaxes(new[sel, idx(b)], -1, -2)
             for i, name in enumerate(rest.names):
-                if _under(rest, i, idx(b)):
+                if is_under(rest, i, idx(b)):
                     new[sel, i] = fix @ new[sel, i]
         full = new
-    return full, fk_heads(rest, full, tb, delta), contacts
-
-
-def _under(rest: RestPose, i: int, anc: int) -> bool:
-    """Bone i is `anc` or one of its descendants."""
-    while i >= 0:
-        if i == anc:
-            return True
-        i = int(rest.parents[i])
-    return False
+    return full, fk_heads(rest, full, tb, delta, anchors), contacts

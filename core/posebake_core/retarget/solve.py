@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..rot import axis_angle, continuous, frame, matrix_to_quat, normalize
-from .armature import RestPose, fk_heads, rest_chain, rest_joints
+from .armature import (RestPose, detached_bones, detached_locations, fk_heads, rest_chain, rest_joints,
+                       translation_bone)
 from .canonical import CHAIN_ROLES, ROLE_JOINTS, CanonicalPose, body_axes, leg_length
 from .contacts import lock_feet
 
 
 @dataclass
 class Solution:
-    """Baking input: per-bone local quaternions (T,4) (w,x,y,z) in Blender pose-bone convention, and the
-    location (T,3) of `root_bone` in its own rest frame. `world` holds D (T,3,3) per bone for checks."""
+    """Baking input: per-bone local quaternions (T,4) (w,x,y,z) in Blender pose-bone convention, the
+    location (T,3) of `root_bone` in its own rest frame, and `locations` (T,3) of detached bones (IK-style
+    feet and hands, legs beside the pelvis) in theirs. `world` holds D (T,3,3) per bone for checks."""
 
     quats: dict[str, np.ndarray]
     root_bone: str
@@ -36,6 +38,7 @@ class Solution:
     world: dict[str, np.ndarray] = field(default_factory=dict)
     heads: np.ndarray | None = None  # (T,B,3) FK bone heads after solving, armature space
     contacts: dict[str, np.ndarray] = field(default_factory=dict)
+    locations: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _bend(a: np.ndarray, b: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -153,14 +156,17 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
         p = rest.parents[i]
         full[:, i] = D[name] if name in D else (full[:, p] if p >= 0 else np.eye(3))
     # root placement: move the translation bone so the rig's mid-hip lands on the scaled source mid-hip
+    # (the translation bone is the pelvis or an unrotated bone above it, so it moves the pelvis by delta)
     pelvis = rest.index(mapping["pelvis"][0])
-    tb = rest.index(root_motion) if root_motion else pelvis
+    tb = rest.index(root_motion) if root_motion else translation_bone(rest, mapping)
+    anchors = detached_bones(rest, mapping)
     delta = sj["hips"] - rest.heads[pelvis] - (full[:, pelvis] @ (rj["hips"] - rest.heads[pelvis]))
-    heads = fk_heads(rest, full, tb, delta)
+    heads = fk_heads(rest, full, tb, delta, anchors)
     out = Solution({}, rest.names[tb], delta @ rest.matrices[tb], src.fps, scale)
     if foot_lock:
-        full, heads, out.contacts = lock_feet(ssrc, rest, mapping, full, heads, tb, delta,
-                                                  **(lock_options or {}))
+        full, heads, out.contacts = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, anchors=anchors,
+                                              **(lock_options or {}))
+    out.locations = detached_locations(rest, full, heads, anchors)
     for i, name in enumerate(rest.names):
         p = rest.parents[i]
         R = rest.matrices[i]
