@@ -133,7 +133,24 @@ def run(job: dict) -> dict:
         bpy.ops.export_scene.gltf(filepath=job["glb"], export_format="GLB", export_animations=True)
     info["fps"] = scene.render.fps / scene.render.fps_base
     info["outputs"] = outputs
+    if job.get("preview"):
+        info["preview_frames"] = render_preview(res, job["preview"])
     return info
+
+
+def render_preview(res, out_dir: str) -> list[tuple[int, str]]:
+    """Render every baked frame through the matched camera into `out_dir`; (video frame, PNG) pairs."""
+    import bpy
+
+    from posebake_blender.blender.preview import render_frames
+
+    if not res.camera_info:
+        raise HeadlessError("the preview renders through the matched camera: bake with the camera too")
+    scene = bpy.context.scene
+    f0, f1 = int(round(res.frame_range[0])), int(round(res.frame_range[1]))
+    paths = render_frames(scene, list(range(f0, f1 + 1)), out_dir)
+    first_video = int(res.camera_info["video_first"])  # the scene runs at the motion's rate: one key a frame
+    return [(first_video + k, str(p)) for k, p in enumerate(paths)]
 
 
 def main(argv: list[str]) -> int:

@@ -168,4 +168,4 @@ def create_camera(obj, mf: Motion, opts: BakeOptions, result: BakeResult,
     has_bg = _background(cam_obj, mf, f0, video_first)
     anim = cam_obj.animation_data is not None and cam_obj.animation_data.action is not None
     return {"camera": cam_obj.name, "camera_lens": float(data.lens), "camera_animated": bool(anim),
-            "camera_background": has_bg}
+            "camera_background": has_bg, "video_first": int(video_first)}

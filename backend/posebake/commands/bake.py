@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--glb", type=Path, help="also export glTF binary here")
     p.add_argument("--camera", action="store_true",
                    help="also add a camera matching the video (lens, size, fps, pan, background clip)")
+    p.add_argument("--preview", type=Path, metavar="OUT.mp4",
+                   help="also render the baked character over the video through the matched camera (implies "
+                        "--camera; Cycles on the CPU, about 0.2 s a frame at 540p)")
     p.add_argument("--motion-out", type=Path, help="keep the estimated Motion here (default: OUTPUT with .npz)")
     add_rig_arguments(p)
     p.set_defaults(func=run)
@@ -171,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
         raise PoseBakeError(f"input not found: {args.input}")
     if args.output.suffix.lower() != ".blend":
         raise PoseBakeError(f"the output must end in .blend, got {args.output}")
-    for out in (args.output, args.fbx, args.glb, args.motion_out):
+    if args.preview is not None and args.preview.suffix.lower() != ".mp4":
+        raise PoseBakeError(f"the preview must end in .mp4, got {args.preview}")
+    for out in (args.output, args.fbx, args.glb, args.motion_out, args.preview):
         if out is not None:
             probe_writable(out)
     rig = run_headless(rig_job(args, "check"), args.timeout)
@@ -183,12 +188,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nmotion written to {motion}")
     job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": str(args.output.resolve()),
            "fbx": str(args.fbx.resolve()) if args.fbx else None, "glb": str(args.glb.resolve()) if args.glb else None,
-           "options": bake_options(args), "camera": bool(args.camera)}
-    result = run_headless(job, args.timeout)
+           "options": bake_options(args), "camera": bool(args.camera or args.preview)}
+    with tempfile.TemporaryDirectory(prefix="posebake-preview-") as frames:
+        if args.preview:
+            job["preview"] = frames
+        result = run_headless(job, args.timeout)
+        if args.preview:
+            from posebake_core.motion import Motion
+
+            from ..overlay import write_overlay
+
+            write_overlay(Motion.load(motion), args.track, [tuple(f) for f in result["preview_frames"]],
+                          args.preview)
     print(describe(result))
     if result.get("camera"):
         print(f"camera {result['camera']!r}: {result['camera_lens']:.1f} mm lens, "
               f"{'keyed' if result['camera_animated'] else 'static'}"
               f"{', video as background' if result['camera_background'] else ', source video not found'}")
-    print("wrote " + ", ".join(result["outputs"]))
+    print("wrote " + ", ".join(result["outputs"] + ([str(args.preview)] if args.preview else [])))
     return 0
