@@ -23,7 +23,7 @@ if __name__ == "__main__":  # run as a script: import the package by its name, a
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
     sys.path.insert(0, str(_HERE.parent))
 
-RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
+RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")  # a .vrm is glTF binary with extensions
 
 
 class HeadlessError(Exception):

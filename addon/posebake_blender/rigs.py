@@ -16,6 +16,7 @@ import numpy as np
 
 from posebake_core.retarget.armature import required_roles
 from posebake_core.retarget.canonical import ROLE_JOINTS
+from posebake_core.retarget.topology import map_by_topology
 
 
 class RigError(ValueError):
@@ -118,10 +119,12 @@ _SYNONYMS = {
 }
 
 
-def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | None = None) -> MappingReport:
+def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | None = None,
+             tails: np.ndarray | None = None, up: np.ndarray | None = None) -> MappingReport:
     """Map an unknown rig from normalised names; the spine/neck chains are ordered by the hierarchy (then
     by height when `heads` is given). When 'shoulder' names both the clavicle and the upper arm (SMPL
-    style), the one nearer the spine is the clavicle."""
+    style), the one nearer the spine is the clavicle. Roles the names leave open are taken from the rig's
+    shape (`posebake_core.retarget.topology`) when the rest geometry is given: unnamed joints map too."""
     depth = {}
     pidx = {n: p for n, p in zip(names, parents)}
     for n in names:
@@ -148,6 +151,13 @@ def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | No
         bones = sorted(bones, key=lambda b: depth[b])
         mapping[role] = bones if role in ("spine", "neck") else bones[:1]
     _fill_by_topology(mapping, names, parents, heads)
+    if heads is not None and tails is not None and any(not mapping.get(r) for r in required_roles()):
+        used = {b for bones in mapping.values() for b in bones}
+        shape = map_by_topology(names, parents, heads, tails, np.array([0.0, 0.0, 1.0]) if up is None else up)
+        for role, bones in shape.items():
+            if not mapping.get(role) and not used.intersection(bones):
+                mapping[role] = bones
+                used.update(bones)
     return _report(None, mapping, None, names, guessed=True)
 
 
@@ -184,13 +194,15 @@ def _report(preset: str | None, mapping: dict[str, list[str]], root_motion: str 
 
 
 def resolve(preset: str | Preset | None, names: list[str], parents: list[str | None],
-            heads: np.ndarray | None = None) -> MappingReport:
+            heads: np.ndarray | None = None, tails: np.ndarray | None = None,
+            up: np.ndarray | None = None) -> MappingReport:
     """Mapping for a rig: the named preset (bones the rig lacks are dropped and reported), the best
-    matching preset when `preset` is None and one fits, else auto-mapping."""
+    matching preset when `preset` is None and one fits, else auto-mapping (by names, then by shape; `up`
+    is the world's up axis in armature space)."""
     if preset is None:
         best = detect_preset(names)
         if best is None:
-            return auto_map(names, parents, heads)
+            return auto_map(names, parents, heads, tails, up)
         preset = best
     p = preset if isinstance(preset, Preset) else load_preset(preset)
     have = set(names)

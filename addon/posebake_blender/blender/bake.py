@@ -64,8 +64,10 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
         kind = getattr(obj, "type", type(obj).__name__)
         raise BakeError(f"{getattr(obj, 'name', obj)!r} is not an armature (it is {kind}); select the rig")
     rest = rest_from_armature(obj)
+    up = np.linalg.inv(np.array(obj.matrix_world)[:3, :3]) @ np.array([0.0, 0.0, 1.0])  # world up, armature space
     try:
-        rep = resolve(preset, rest.names, [rest.names[p] if p >= 0 else None for p in rest.parents], rest.heads)
+        rep = resolve(preset, rest.names, [rest.names[p] if p >= 0 else None for p in rest.parents], rest.heads,
+                      rest.tails, up / np.linalg.norm(up))
     except RigError as exc:
         raise BakeError(str(exc)) from None
     if rep.missing:

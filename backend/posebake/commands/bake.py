@@ -21,13 +21,13 @@ from typing import Any, Callable
 from posebake_core.errors import PoseBakeError
 from ..scale import check_height
 
-RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".fbx")
+RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")  # a .vrm is glTF binary with extensions
 BAKE_TIMEOUT = 600.0
 
 
 def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by `bake` and `batch`."""
-    p.add_argument("--rig", type=Path, required=True, help="rig file: .blend, .glb/.gltf or .fbx")
+    p.add_argument("--rig", type=Path, required=True, help="rig file: .blend, .glb/.gltf/.vrm or .fbx")
     p.add_argument("--armature", help="armature object name (needed when the file holds several)")
     p.add_argument("--preset", help="rig preset name (default: auto-detect from the bone names)")
     p.add_argument("--track", type=int, default=0, help="person to bake, 0 = main subject (default 0)")
