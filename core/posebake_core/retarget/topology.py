@@ -61,11 +61,14 @@ class _Tree:
     def direction(self, i: int) -> np.ndarray:
         return normalize(self.tails[i] - self.heads[i])
 
-    def main_chain(self, i: int) -> list[int]:
-        """Bone i and, each step, the child with the largest subtree (the limb, not a helper)."""
+    def main_chain(self, i: int, keep_tiny: bool = False) -> list[int]:
+        """Bone i and, each step, the child with the largest subtree (the limb, not a helper); without
+        the tiny bones (end markers, zero-length joints) unless `keep_tiny`."""
         chain = [i]
         while self.kids[chain[-1]]:
             chain.append(max(self.kids[chain[-1]], key=lambda k: len(self.sub[k])))
+        if keep_tiny:
+            return chain
         return [b for b in chain if self.length(b) > TINY * self.height] or chain[:1]
 
 
@@ -97,16 +100,20 @@ def _leg(t: _Tree, root: int) -> dict[str, int]:
 
 
 def _arm(t: _Tree, root: int) -> dict[str, int]:
-    chain = t.main_chain(root)
-    hand = next((k for k, b in enumerate(chain) if len(t.kids[b]) >= 2), len(chain) - 1)  # fingers branch
-    hand = max(hand, min(2, len(chain) - 1))
-    out = {"hand": chain[hand]}
-    if hand >= 1:
-        out["forearm"] = chain[hand - 1]
-    if hand >= 2:
-        out["upper_arm"] = chain[hand - 2]
-    if hand >= 3:
-        out["clavicle"] = chain[hand - 3]
+    """The hand is the first bone the fingers branch from (two or more children; a zero-length wrist
+    joint counts), else the chain's last long bone; forearm, upper arm and clavicle are the long bones
+    before it."""
+    raw = t.main_chain(root, keep_tiny=True)
+    long = [b for b in raw if t.length(b) > TINY * t.height]
+    branch = next((b for b in raw if len(t.kids[b]) >= 2), None)
+    if branch is not None:
+        hand = branch
+        before = [b for b in long if raw.index(b) < raw.index(branch)]
+    else:
+        hand, before = (long or raw)[-1], (long or raw)[:-1]
+    out = {"hand": hand}
+    for role, b in zip(("forearm", "upper_arm", "clavicle"), reversed(before)):
+        out[role] = b
     return out
 
 
