@@ -62,4 +62,4 @@ def summarize(obj, result: BakeResult) -> dict:
             "root_bone": sol.root_bone, "scale": float(sol.scale),
             "finite": bool(np.isfinite(quats).all() and np.isfinite(loc).all()),
             "root_travel": travel, "unmapped": list(result.report.unmapped),
-            "guessed": sorted(result.report.guessed)}
+            "guessed": sorted(result.report.guessed), "warnings": list(result.warnings)}

@@ -8,7 +8,7 @@ half-built Action and leaves the armature's previous animation exactly as it was
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import math
 
@@ -20,6 +20,7 @@ from posebake_core.retarget.canonical import CanonicalPose
 from posebake_core.retarget.solve import Solution, solve
 
 from ..rigs import MappingReport, RigError, resolve
+from . import rigcheck
 
 _LINEAR = 1  # FCurve keyframe interpolation enum index of 'LINEAR'
 
@@ -35,6 +36,7 @@ class BakeResult:
     solution: Solution
     frame_range: tuple[float, float]
     camera_info: dict | None = None  # set when a matching video camera was added (`blender.camera`)
+    warnings: list[str] = field(default_factory=list)  # said to the user, did not stop the bake
 
 
 def match_scene_fps(scene, fps: float) -> None:
@@ -63,6 +65,7 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
     if obj is None or getattr(obj, "type", None) != "ARMATURE":
         kind = getattr(obj, "type", type(obj).__name__)
         raise BakeError(f"{getattr(obj, 'name', obj)!r} is not an armature (it is {kind}); select the rig")
+    bpy.context.view_layer.update()  # matrix_world after transforms a script set just now
     rest = rest_from_armature(obj)
     up = np.linalg.inv(np.array(obj.matrix_world)[:3, :3]) @ np.array([0.0, 0.0, 1.0])  # world up, armature space
     try:
@@ -73,6 +76,9 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
     if rep.missing:
         raise BakeError(f"too few mappable bones on {obj.name!r} (preset {rep.preset or 'auto'}): "
                         f"no bone for {', '.join(rep.missing)}")
+    found = rigcheck.problems(obj, rep.mapping)
+    if found:
+        raise BakeError(f"cannot bake onto {obj.name!r}: " + "; ".join(found))
     return rest, rep
 
 
@@ -120,7 +126,7 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
     assign(obj, action, nla=nla, start=start)
     if extend_scene and frames[-1] > scene.frame_end:
         scene.frame_end = int(np.ceil(frames[-1]))
-    return BakeResult(action, rep, sol, (float(frames[0]), float(frames[-1])))
+    return BakeResult(action, rep, sol, (float(frames[0]), float(frames[-1])), warnings=rigcheck.warnings(obj))
 
 
 def fcurve_factory(action, obj):

@@ -201,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
             write_overlay(Motion.load(motion), args.track, [tuple(f) for f in result["preview_frames"]],
                           args.preview)
     print(describe(result))
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}")
     if result.get("camera"):
         print(f"camera {result['camera']!r}: {result['camera_lens']:.1f} mm lens, "
               f"{'keyed' if result['camera_animated'] else 'static'}"
