@@ -46,7 +46,7 @@ def test_panel_draws_every_control(res: dict) -> None:
     p = res["idle_panel"]
     assert p["props"] == ["video_path", "armature", "preset", "track", "smoothing", "root_motion", "foot_lock",
                           "scale_to_rig", "use_frame_range", "camera_from_video", "subject_height", "focal_px"]
-    assert p["operators"] == ["posebake.bake"]
+    assert p["operators"] == ["posebake.map_load", "posebake.bake"]
     assert "Detected: mixamo" in p["labels"]  # auto-detected preset shown
     assert res["preset_items"][0] == "AUTO" and "mixamo" in res["preset_items"]
     assert res["poll_idle"] == {"bake": True, "cancel": False}
@@ -95,8 +95,8 @@ def test_subprocess_estimate_polled_then_baked(res: dict) -> None:
     assert r["action"] == "rig_mixamo_posebake" and "baked 8 frames" in r["message"]
     assert "landmarks" in r["stages"] and r["max_progress"] == 1.0
     mid = r["mid_panel"]
-    assert mid is not None and mid["progress"] and mid["operators"] == ["posebake.cancel"]
-    assert r["done_panel"]["operators"] == ["posebake.bake", "posebake.rebake"]
+    assert mid is not None and mid["progress"] and mid["operators"] == ["posebake.map_load", "posebake.cancel"]
+    assert r["done_panel"]["operators"] == ["posebake.map_load", "posebake.bake", "posebake.rebake"]
     assert r["tracks"] == ["0"]
     assert r["frames"][1] - r["frames"][0] == 14  # 8 frames of a 12 fps clip keyed at the scene's 24 fps
     assert res["npz"]["result"] == ["FINISHED"] and res["rebake"]["result"] == ["FINISHED"]

@@ -12,15 +12,17 @@ ADDON_ID = __package__ or __name__
 
 
 def register() -> None:
-    from . import ops, props, ui
+    from . import mapping, ops, props, ui
     props.register()
     ops.register()
+    mapping.register()
     ui.register()
 
 
 def unregister() -> None:
-    from . import ops, props, ui
+    from . import mapping, ops, props, ui
     ops.stop_polling()
     ui.unregister()
+    mapping.unregister()
     ops.unregister()
     props.unregister()

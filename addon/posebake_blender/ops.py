@@ -81,8 +81,11 @@ def target_armature(context):
     return s.armature if s.armature is not None else context.active_object
 
 
-def preset_of(s) -> str | None:
-    return None if s.preset == "AUTO" else s.preset
+def preset_of(s):
+    """What the bake maps with: the mapping editor's rows when "Use this mapping" is on, else the preset
+    menu's choice (None: auto-detect)."""
+    from .mapping import edited_preset
+    return edited_preset(s) or (None if s.preset == "AUTO" else s.preset)
 
 
 def make_client(prefs, timeout: float = 30.0) -> BackendClient:

@@ -9,14 +9,21 @@ import os
 from dataclasses import dataclass
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
 from posebake_core.jobs import HEIGHT_RANGE_M
 
 from . import ADDON_ID
+from .mapping import PoseBakeRoleBone
 
 _PRESET_ITEMS: list[tuple[str, str, str]] = []
 _TRACK_ITEMS: dict[tuple[str, float], list[tuple[str, str, str]]] = {}
 _NO_TRACKS = [("0", "Main subject", "Track 0, the person seen most; pick others once a motion is estimated")]
+
+
+def reset_preset_items() -> None:
+    """Forget the preset menu's items, so a preset saved or imported just now is listed."""
+    _PRESET_ITEMS.clear()
 
 
 def preset_items(self, context) -> list[tuple[str, str, str]]:
@@ -75,6 +82,9 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
                               description="Rig to bake onto (empty: the active object)")
     preset: EnumProperty(name="Preset", items=preset_items, description="Bone-name preset of the rig")
     track: EnumProperty(name="Person", items=track_items, description="Which tracked person to bake")
+    role_map: CollectionProperty(type=PoseBakeRoleBone, name="Bone mapping")
+    use_role_map: BoolProperty(name="Use this mapping", default=False,
+                               description="Bake with the roles as edited below instead of the preset menu's")
     smoothing: FloatProperty(name="Smoothing", min=0.0, max=10.0, default=0.0, subtype="FACTOR",
                              description="Extra temporal smoothing, Gaussian sigma in frames (0: off)")
     root_motion: BoolProperty(name="Root motion", default=True,
@@ -155,7 +165,7 @@ def get_prefs(context=None):
     return addon.preferences if addon is not None and addon.preferences is not None else FALLBACK
 
 
-CLASSES = (PoseBakeSettings, PoseBakePreferences)
+CLASSES = (PoseBakeRoleBone, PoseBakeSettings, PoseBakePreferences)
 
 
 def register() -> None:

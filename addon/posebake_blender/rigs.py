@@ -8,7 +8,9 @@ No bpy here: callers pass bone names (and rest heads for topology), so this is u
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,53 @@ def presets_dir() -> Path:
     here = Path(__file__).resolve().parent
     packaged = here / "rigs_data"
     return packaged if packaged.is_dir() else here.parent.parent / "rigs"
+
+
+def user_presets_dir() -> Path:
+    """Where "Save as preset" writes and every preset lookup also looks (the add-on, `posebake bake
+    --preset`): $POSEBAKE_PRESETS, else $XDG_CONFIG_HOME/posebake/rigs, else ~/.config/posebake/rigs,
+    beside the backend's service.json."""
+    env = os.environ.get("POSEBAKE_PRESETS")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(xdg) / "posebake" / "rigs"
+
+
+def _preset_file(name: str) -> Path | None:
+    """A user preset shadows a built-in one of the same name."""
+    for folder in (user_presets_dir(), presets_dir()):
+        if (folder / f"{name}.json").is_file():
+            return folder / f"{name}.json"
+    return None
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def save_preset(name: str, mapping: dict[str, list[str]], label: str = "", root_motion: str | None = None,
+                path: str | Path | None = None) -> Path:
+    """Write a preset file (`path`, else the user presets folder) atomically; returns where it went."""
+    if not _NAME.match(name):
+        raise RigError(f"preset name {name!r}: use letters, digits, '_', '-' or '.' (up to 64, no spaces)")
+    bad = [r for r in mapping if r not in ROLE_JOINTS]
+    if bad:
+        raise RigError(f"unknown roles {bad}")
+    data = {"schema": "posebake.rig/1", "name": name, "label": label or name,
+            "bones": {r: (b[0] if len(b) == 1 else list(b)) for r, b in mapping.items() if b}}
+    if root_motion:
+        data["root_motion"] = root_motion
+    target = Path(path) if path else user_presets_dir() / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 @dataclass
@@ -67,7 +116,7 @@ def _as_list(v) -> list[str]:
 def load_preset(name_or_path: str | Path) -> Preset:
     p = Path(name_or_path)
     if not p.suffix:
-        p = presets_dir() / f"{name_or_path}.json"
+        p = _preset_file(str(name_or_path)) or presets_dir() / f"{name_or_path}.json"
     if not p.is_file():
         raise RigError(f"unknown rig preset {str(name_or_path)!r}; known: {', '.join(list_presets())}")
     try:
@@ -83,7 +132,8 @@ def load_preset(name_or_path: str | Path) -> Preset:
 
 
 def list_presets() -> list[str]:
-    return sorted(f.stem for f in presets_dir().glob("*.json"))
+    """Built-in and user presets (a user preset of a built-in's name replaces it)."""
+    return sorted({f.stem for folder in (presets_dir(), user_presets_dir()) for f in folder.glob("*.json")})
 
 
 _PREFIX = re.compile(r"^(mixamorig\d*[:_]|def[-_]|org[-_]|mch[-_]|bip\d*[ _]|cc_base_|b[-_])", re.I)
@@ -217,7 +267,10 @@ def detect_preset(names: list[str], min_fraction: float = 0.8) -> str | None:
     have = set(names)
     best, score = None, 0.0
     for name in list_presets():
-        p = load_preset(name)
+        try:
+            p = load_preset(name)
+        except RigError:  # a broken user preset must not stop detection with the others
+            continue
         wanted = [b for bones in p.bones.values() for b in bones]
         frac = sum(b in have for b in wanted) / max(1, len(wanted))
         if frac > score:

@@ -10,6 +10,7 @@ import textwrap
 
 import bpy
 
+from .mapping import draw_mapping
 from .ops import active_runner, target_armature
 
 _DETECTED: dict[tuple[str, int], str] = {}
@@ -44,6 +45,7 @@ def draw_panel(layout, context) -> None:
     if s.preset == "AUTO" and obj is not None:
         col.label(text=f"Detected: {detected_preset(obj) or 'not an armature'}", icon="INFO")
     col.prop(s, "track")
+    draw_mapping(layout, context, obj)
 
     box = layout.box()
     box.label(text="Options")

@@ -61,7 +61,9 @@ def check_rig(obj, preset: str | None = None) -> MappingReport:
     return _check(obj, preset)[1]
 
 
-def _check(obj, preset) -> tuple[RestPose, MappingReport]:
+def map_rig(obj, preset) -> tuple[RestPose, MappingReport]:
+    """The armature's rest pose and the mapping found on it (a preset, or by names and shape), whether or
+    not it is complete: the mapping editor shows it as is, `check_rig` judges it."""
     if obj is None or getattr(obj, "type", None) != "ARMATURE":
         kind = getattr(obj, "type", type(obj).__name__)
         raise BakeError(f"{getattr(obj, 'name', obj)!r} is not an armature (it is {kind}); select the rig")
@@ -73,6 +75,11 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
                       rest.tails, up / np.linalg.norm(up))
     except RigError as exc:
         raise BakeError(str(exc)) from None
+    return rest, rep
+
+
+def _check(obj, preset) -> tuple[RestPose, MappingReport]:
+    rest, rep = map_rig(obj, preset)
     if rep.missing:
         raise BakeError(f"too few mappable bones on {obj.name!r} (preset {rep.preset or 'auto'}): "
                         f"no bone for {', '.join(rep.missing)}")
