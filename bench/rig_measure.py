@@ -30,16 +30,13 @@ def measure(blend: str, motion_path: str, track: int, preset: str | None = None)
     from mathutils import Vector
     from posebake_core.motion import Motion
 
-    from posebake_blender.blender.bake import rest_from_armature
-    from posebake_blender.rigs import resolve
+    from posebake_blender.blender.bake import map_rig
 
     bpy.ops.wm.open_mainfile(filepath=blend)
     sc = bpy.context.scene
     cam = sc.camera
     arm = next(o for o in sc.objects if o.type == "ARMATURE" and o.animation_data and o.animation_data.action)
-    rest = rest_from_armature(arm)
-    rep = resolve(preset, rest.names,
-                  [rest.names[p] if p >= 0 else None for p in rest.parents], rest.heads)
+    _rest, rep = map_rig(arm, preset)  # the bake's own mapping (preset, names, or shape)
     mapped = sorted({b for bones in rep.mapping.values() for b in bones})
     meshes = [o for o in sc.objects if o.type == "MESH" and any(
         m.type == "ARMATURE" and m.object == arm for m in o.modifiers)]

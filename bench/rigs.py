@@ -5,7 +5,7 @@ the preview, then measure in pip bpy (bench/rig_measure.py): the rig's hips, kne
 elbows and wrists projected through the created camera against the Motion's 2D landmarks (median, % of
 the image height), the largest change of a mapped bone's length, and the IoU of the deformed mesh's 2D box
 with the landmarks' box. Writes bench/results/rigs.md and three overlay frames per rig (runner) under
-bench/results/rigs/. Run: `.venv/bin/python bench/rigs.py [NAME ...]`.
+bench/results/rigs/. Run: `.venv/bin/python bench/rigs.py [NAME ...] [--reuse]`.
 """
 from __future__ import annotations
 
@@ -63,14 +63,17 @@ def rig_file(spec: str) -> Path:
     return path
 
 
-def run_one(name: str, clip: str) -> dict:
+def run_one(name: str, clip: str, reuse: bool = False) -> dict:
     spec, preset, stylised = RIGS[name]
     motion = motion_for(clip)
     blend, preview, meas = (WORK / f"{name}_{clip}{ext}" for ext in (".blend", ".mp4", ".json"))
     cmd = [PY, "-m", "posebake.cli", "bake", str(motion), "--rig", str(rig_file(spec)), "--preview",
            str(preview), "-o", str(blend)] + (["--preset", preset] if preset else [])
     t0 = time.monotonic()
-    proc = subprocess.run(["timeout", "900", *cmd], capture_output=True, text=True)
+    if reuse and blend.is_file() and preview.is_file():  # measure an earlier bake again
+        proc = subprocess.CompletedProcess(cmd, 0, "", "")
+    else:
+        proc = subprocess.run(["timeout", "900", *cmd], capture_output=True, text=True)
     row = {"rig": name, "clip": clip, "stylised": stylised, "bake_s": round(time.monotonic() - t0, 1)}
     if proc.returncode != 0:
         row["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
@@ -123,11 +126,13 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    reuse = "--reuse" in args  # measure the bakes under bench/.work/rigs again, without baking
+    names = [a for a in args if not a.startswith("--")]
     rows = []
     for name in names or list(RIGS):
         for clip in CLIPS:
-            rows.append(run_one(name, clip))
+            rows.append(run_one(name, clip, reuse))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "guessed"}), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (WORK / "rows.json").write_text(json.dumps(rows, indent=1))

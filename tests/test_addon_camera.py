@@ -65,7 +65,7 @@ def res(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_panel_shows_the_new_options_off_by_default(res: dict) -> None:
-    assert res["panel"][-3:] == ["camera_from_video", "subject_height", "focal_px"]
+    assert res["panel"][-4:] == ["camera_from_video", "preview_over_video", "subject_height", "focal_px"]
     assert res["defaults"] == [False, 0.0, 0.0]
     assert res["unregistered"]
 

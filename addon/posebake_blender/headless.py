@@ -116,7 +116,7 @@ def run(job: dict) -> dict:
     if job.get("mode") == "check":
         rep = check_rig(obj, preset)
         return {"armature": obj.name, "preset": rep.preset, "bones": len(obj.data.bones),
-                "unmapped": rep.unmapped, "guessed": sorted(rep.guessed)}
+                "unmapped": rep.unmapped, "guessed": sorted(rep.guessed), "confidence": rep.confidence}
     res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True, camera=bool(job.get("camera")))
     scene = bpy.context.scene
     scene.frame_start = int(math.floor(res.frame_range[0]))

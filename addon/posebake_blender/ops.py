@@ -130,7 +130,25 @@ def _finish_bake(s, obj, motion: str, opts: BakeOptions, preset: str | None, cam
         s.message += (f"; camera '{cam['camera']}' ({cam['camera_lens']:.1f} mm, "
                       f"{'keyed' if cam['camera_animated'] else 'static'}, "
                       f"{'video as background' if cam['camera_background'] else 'source video not found'})")
+        if s.preview_over_video:
+            views = look_through_camera()
+            s.message += f"; {views} viewport(s) look through it" if views else ""
+    for warning in res.warnings:
+        s.message += f"; note: {warning}"
     return s.message
+
+
+def look_through_camera() -> int:
+    """Turn every 3D viewport of the open windows to the scene camera, whose background is the video:
+    the character over the footage, as the `--preview` render shows it. Returns how many were turned."""
+    count = 0
+    for window in getattr(bpy.context.window_manager, "windows", []):
+        for area in window.screen.areas:
+            if area.type == "VIEW_3D":
+                area.spaces.active.region_3d.view_perspective = "CAMERA"
+                area.tag_redraw()
+                count += 1
+    return count
 
 
 def poll_step() -> float | None:
@@ -212,7 +230,7 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
                 raise BakeError(f"frame range end ({opts.frame_end}) must be after its start ({opts.frame_start})")
             check_estimate_options(estimate_options(s, opts))
             if path.lower().endswith(".npz"):
-                msg = _finish_bake(s, obj, path, opts, preset, s.camera_from_video)
+                msg = _finish_bake(s, obj, path, opts, preset, s.camera_from_video or s.preview_over_video)
                 self.report({"INFO"}, msg)
                 return {"FINISHED"}
             job = self._make_job(context, path, opts, estimate_options(s, opts))
@@ -220,7 +238,7 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
             s.status, s.message = "ERROR", str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        return self._start(context, job, obj.name, preset, opts, s.camera_from_video)
+        return self._start(context, job, obj.name, preset, opts, s.camera_from_video or s.preview_over_video)
 
     @staticmethod
     def _make_job(context, path: str, opts: BakeOptions, est: dict) -> ServiceJob | SubprocessJob:
@@ -270,8 +288,9 @@ class POSEBAKE_OT_rebake(bpy.types.Operator):
     def execute(self, context) -> set[str]:
         s = context.scene.posebake
         try:
+            camera = s.camera_from_video or s.preview_over_video
             self.report({"INFO"}, _finish_bake(s, target_armature(context), bpy.path.abspath(s.motion_path),
-                                               options_from(s), preset_of(s), s.camera_from_video))
+                                               options_from(s), preset_of(s), camera))
         except BakeError as exc:
             s.status, s.message = "ERROR", str(exc)
             self.report({"ERROR"}, str(exc))

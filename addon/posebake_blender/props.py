@@ -96,6 +96,9 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
                                   description="Only use part of the video (frame indices, end excluded)")
     frame_start: IntProperty(name="Start", min=0, default=0)
     frame_end: IntProperty(name="End", min=1, default=100)
+    preview_over_video: BoolProperty(name="Preview over video", default=False,
+                                     description="After the bake, look through the matched camera with the video "
+                                                 "behind the character (adds the camera, as Camera from video)")
     camera_from_video: BoolProperty(name="Camera from video", default=False,
                                     description="Also add a camera matching the video (lens, image size, fps, "
                                                 "pan) with the video as its background, and make it the scene "

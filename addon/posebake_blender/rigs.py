@@ -99,14 +99,23 @@ class MappingReport:
     guessed: dict[str, list[str]] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: role -> how the bone was found, as a rank in [0, 1] (`CONFIDENCE`): an order of trust for the
+    #: report and the mapping editor, not a measured probability
+    confidence: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"preset: {self.preset or 'auto'}",
                  f"mapped: {', '.join(f'{r}={b}' for r, b in self.mapped.items()) or '-'}",
-                 f"guessed: {', '.join(f'{r}={b}' for r, b in self.guessed.items()) or '-'}",
+                 "guessed: " + (", ".join(f"{r}={b} ({self.confidence.get(r, 0):.1f})"
+                                          for r, b in self.guessed.items()) or "-"),
                  f"unmapped bones: {', '.join(self.unmapped) or '-'}",
                  f"missing roles: {', '.join(self.missing) or '-'}"]
         return "\n".join(lines)
+
+
+#: how a role's bone was found -> its confidence rank: a preset names it, a normalised name matches a
+#: synonym, the hierarchy continues a named chain, or the shape alone places it (topology)
+CONFIDENCE = {"preset": 1.0, "name": 0.8, "hierarchy": 0.6, "shape": 0.5}
 
 
 def _as_list(v) -> list[str]:
@@ -200,7 +209,9 @@ def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | No
     for role, bones in found.items():
         bones = sorted(bones, key=lambda b: depth[b])
         mapping[role] = bones if role in ("spine", "neck") else bones[:1]
+    how = {role: "name" for role in mapping}
     _fill_by_topology(mapping, names, parents, heads)
+    how.update({role: "hierarchy" for role in mapping if role not in how})
     if heads is not None and tails is not None and any(not mapping.get(r) for r in required_roles()):
         used = {b for bones in mapping.values() for b in bones}
         shape = map_by_topology(names, parents, heads, tails, np.array([0.0, 0.0, 1.0]) if up is None else up)
@@ -208,7 +219,10 @@ def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | No
             if not mapping.get(role) and not used.intersection(bones):
                 mapping[role] = bones
                 used.update(bones)
-    return _report(None, mapping, None, names, guessed=True)
+                how[role] = "shape"
+    rep = _report(None, mapping, None, names, guessed=True)
+    rep.confidence = {role: CONFIDENCE[h] for role, h in how.items()}
+    return rep
 
 
 def _fill_by_topology(mapping: dict[str, list[str]], names: list[str], parents: list[str | None],
@@ -259,7 +273,9 @@ def resolve(preset: str | Preset | None, names: list[str], parents: list[str | N
     mapping = {r: [b for b in bones if b in have] for r, bones in p.bones.items()}
     mapping = {r: b for r, b in mapping.items() if b}
     root = p.root_motion if p.root_motion in have else None
-    return _report(p.name, mapping, root, names, guessed=False)
+    rep = _report(p.name, mapping, root, names, guessed=False)
+    rep.confidence = {role: CONFIDENCE["preset"] for role in mapping}
+    return rep
 
 
 def detect_preset(names: list[str], min_fraction: float = 0.8) -> str | None:

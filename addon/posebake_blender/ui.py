@@ -59,6 +59,7 @@ def draw_panel(layout, context) -> None:
         row.prop(s, "frame_start")
         row.prop(s, "frame_end")
     box.prop(s, "camera_from_video")
+    box.prop(s, "preview_over_video")
     box.prop(s, "subject_height")
     box.prop(s, "focal_px")
 

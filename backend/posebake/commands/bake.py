@@ -181,6 +181,10 @@ def run(args: argparse.Namespace) -> int:
             probe_writable(out)
     rig = run_headless(rig_job(args, "check"), args.timeout)
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones")
+    shaky = sorted(r for r, c in rig.get("confidence", {}).items() if c < 0.8)
+    if shaky:
+        print(f"rig: guessed from the hierarchy or the skeleton's shape: {', '.join(shaky)} (check them in the "
+              "add-on's bone mapping, or pass --preset)")
     motion = args.input
     if args.input.suffix.lower() != ".npz":
         motion = args.motion_out or args.output.with_suffix(".npz")
