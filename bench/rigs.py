@@ -86,7 +86,7 @@ def run_one(name: str, clip: str, reuse: bool = False) -> dict:
     return row
 
 
-def save_frames(preview: Path, name: str, count: int = 3, width: int = 400) -> list[str]:
+def save_frames(preview: Path, name: str, count: int = 3, width: int = 320) -> list[str]:
     """Three small overlay frames (start, middle, end) as PNGs under bench/results/rigs/."""
     OUT.mkdir(parents=True, exist_ok=True)
     cap = cv2.VideoCapture(str(preview))
@@ -103,7 +103,7 @@ def save_frames(preview: Path, name: str, count: int = 3, width: int = 400) -> l
         h, w = frames[i].shape[:2]
         small = cv2.resize(frames[i], (width, round(h * width / w)), interpolation=cv2.INTER_AREA)
         path = OUT / f"{name}_{k + 1}.png"
-        cv2.imwrite(str(path), small)
+        cv2.imwrite(str(path), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         out.append(path.name)
     return out
 
