@@ -12,17 +12,13 @@ from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 from posebake_core.retarget.canonical import ROLES
 
+from .props import reset_preset_items, target_armature
 from .rigs import Preset, RigError, load_preset, save_preset
 
 #: the row order of the editor: trunk first, then each side's arm and leg
 ROLE_ORDER = ("pelvis", "spine", "neck", "head") + tuple(
     f"{k}.{S}" for S in "LR" for k in ("clavicle", "upper_arm", "forearm", "hand", "thigh", "shin", "foot", "toe"))
 assert set(ROLE_ORDER) == set(ROLES)
-
-
-class PoseBakeRoleBone(bpy.types.PropertyGroup):
-    role: StringProperty(name="Role")
-    bone: StringProperty(name="Bone", description="Bone that plays this role (empty: none)")
 
 
 def rows_to_mapping(rows) -> dict[str, list[str]]:
@@ -41,8 +37,7 @@ def edited_preset(s) -> Preset | None:
 
 
 def _refresh_preset_menu() -> None:
-    from . import props
-    props.reset_preset_items()
+    reset_preset_items()
 
 
 class POSEBAKE_OT_map_load(bpy.types.Operator):
@@ -54,7 +49,6 @@ class POSEBAKE_OT_map_load(bpy.types.Operator):
 
     def execute(self, context) -> set[str]:
         from .blender.bake import BakeError, map_rig
-        from .ops import target_armature
 
         s = context.scene.posebake
         try:  # what the preset menu finds (not an edited mapping): the starting point to edit

@@ -21,7 +21,7 @@ from .blender.apply import bake_motion, summarize
 from .blender.bake import BakeError, check_rig
 from .client import BackendClient, BackendError, TokenRejected
 from .jobs import Progress, ServiceJob, SubprocessJob, start_backend
-from .props import get_prefs
+from .props import get_prefs, target_armature
 
 INTERVAL = 0.25  # seconds between polls: smooth enough for a progress bar, negligible CPU
 CHECK_TIMEOUT = 3.0  # the one synchronous backend call (reachability + token) is bounded by this
@@ -74,11 +74,6 @@ def check_estimate_options(est: dict[str, float | int | None]) -> None:
             raise BakeError(f"subject height is in metres ({est['subject_height']:g} is outside "
                             f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}); set 0 if it is not known") from None
         raise BakeError(str(exc)) from None
-
-
-def target_armature(context):
-    s = context.scene.posebake
-    return s.armature if s.armature is not None else context.active_object
 
 
 def preset_of(s):

@@ -14,7 +14,6 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
 from posebake_core.jobs import HEIGHT_RANGE_M
 
 from . import ADDON_ID
-from .mapping import PoseBakeRoleBone
 
 _PRESET_ITEMS: list[tuple[str, str, str]] = []
 _TRACK_ITEMS: dict[tuple[str, float], list[tuple[str, str, str]]] = {}
@@ -73,6 +72,19 @@ def track_items(self, context) -> list[tuple[str, str, str]]:
 
 def _is_armature(self, obj) -> bool:
     return obj.type == "ARMATURE"
+
+
+class PoseBakeRoleBone(bpy.types.PropertyGroup):
+    """One row of the bone-mapping editor (`mapping.py`)."""
+
+    role: StringProperty(name="Role")
+    bone: StringProperty(name="Bone", description="Bone that plays this role (empty: none)")
+
+
+def target_armature(context):
+    """The rig a bake goes onto: the panel's armature, else the active object."""
+    s = context.scene.posebake
+    return s.armature if s.armature is not None else context.active_object
 
 
 class PoseBakeSettings(bpy.types.PropertyGroup):

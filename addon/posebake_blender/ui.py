@@ -11,7 +11,8 @@ import textwrap
 import bpy
 
 from .mapping import draw_mapping
-from .ops import active_runner, target_armature
+from .ops import active_runner
+from .props import target_armature
 
 _DETECTED: dict[tuple[str, int], str] = {}
 
