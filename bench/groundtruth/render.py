@@ -109,24 +109,37 @@ def place_armature(arm, body, heading: np.ndarray, n_frames: int) -> None:
     arm.location = (-mean_xy[0], -mean_xy[1], -lowest)
 
 
-def site_vertices(body) -> np.ndarray:
-    """Mesh vertex indices for SITE_NAMES, picked in the rest pose (the character faces -Y, left is +X).
+def site_vertices(body, arm) -> np.ndarray:
+    """Mesh vertex indices for SITE_NAMES, picked in the rest pose.
 
     Head top: the highest vertex. Heels: the rearmost vertex of each foot's sole region. Toe tips: the
-    frontmost vertex of each foot.
+    frontmost vertex of each foot. A sole vertex belongs to the foot whose ankle (the LeftFoot / RightFoot
+    bone head) is nearer, and front is the ankle-to-toe direction: sides and facing come from the
+    skeleton, not from an assumed axis (an assumed "left is +X" put every left_* site on the right foot of
+    the clips rendered before 2026-12-01; their files were relabelled, see bench/groundtruth/README.md).
     """
     v = sc.mesh_vertices(body)
     z0 = v[:, 2].min()
-    cx = np.median(v[:, 0])
     low = v[:, 2] < z0 + 0.04
-    left, right = low & (v[:, 0] > cx), low & (v[:, 0] < cx)
+
+    def head(bone: str) -> np.ndarray:
+        return np.array(arm.matrix_world @ arm.data.bones[bone].head_local)
+
+    ankles = {s: head(f"{s}Foot") for s in ("Left", "Right")}
+    fwd = (head("LeftToeBase") - ankles["Left"]) + (head("RightToeBase") - ankles["Right"])
+    fwd[2] = 0.0
+    fwd /= np.linalg.norm(fwd)
+    near_left = np.linalg.norm(v[:, :2] - ankles["Left"][:2], axis=1) < np.linalg.norm(
+        v[:, :2] - ankles["Right"][:2], axis=1)
+    left, right = low & near_left, low & ~near_left
+    along = v @ fwd
     idx = [int(np.argmax(v[:, 2]))]
     for side in (left, right):
         cand = np.flatnonzero(side)
-        idx.append(int(cand[np.argmax(v[cand, 1])]))
+        idx.append(int(cand[np.argmin(along[cand])]))
     for side in (left, right):
         cand = np.flatnonzero(side)
-        idx.append(int(cand[np.argmin(v[cand, 1])]))
+        idx.append(int(cand[np.argmax(along[cand])]))
     return np.array(idx)
 
 
@@ -225,7 +238,7 @@ def run(args: argparse.Namespace) -> None:
     arm.scale = (CMU_UNIT_M,) * 3
     bpy.context.view_layer.update()
     subject_height = float(np.ptp(sc.mesh_vertices(body)[:, 2]))  # rest pose: standing, legs straight
-    sites = site_vertices(body)
+    sites = site_vertices(body, arm)
     heading = pose_character(arm, clip)
     place_armature(arm, body, heading, T)
     sc.character_look(body, args.seed)
