@@ -17,7 +17,7 @@ from posebake_core.skeleton import standing_pose  # noqa: E402
 from posebake_blender import rigs  # noqa: E402
 from posebake_core.retarget.armature import RestPose  # noqa: E402
 from posebake_core.retarget.canonical import from_blazepose, from_cmu  # noqa: E402
-from posebake_core.retarget.contacts import detect_contacts, two_bone_ik  # noqa: E402
+from posebake_core.retarget.contacts import detect_foot_contacts, two_bone_ik  # noqa: E402
 from posebake_core.rot import axis_angle, frame  # noqa: E402
 from posebake_core.retarget.solve import solve  # noqa: E402
 from posebake_core.retarget.world import to_world  # noqa: E402
@@ -115,11 +115,15 @@ def test_foot_lock_pins_ankles_during_contact():
 
 def test_detect_contacts_and_two_bone_ik():
     T = 40
-    ankle = np.zeros((T, 3))
-    ankle[20:, 0] = np.linspace(0, 1, T - 20)  # planted, then swinging forward
-    ankle[20:, 2] = 0.2
-    c = detect_contacts(ankle, 30.0, 0.85)
+    heel = np.zeros((T, 3))
+    heel[20:, 0] = np.linspace(0, 1, T - 20)  # planted, then swinging forward
+    heel[20:, 2] = 0.2
+    toe = heel + [0.0, -0.2, 0.0]
+    c = detect_foot_contacts(heel, toe, 30.0, 0.85)
     assert c[:20].all() and not c[21:].any()
+    # a foot standing on a floor seen from a tilted armature: heights are along the given up axis
+    tilt = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # Z up -> armature -Y... any rotation
+    assert (detect_foot_contacts(heel @ tilt.T, toe @ tilt.T, 30.0, 0.85, up=tilt @ [0, 0, 1.0]) == c).all()
     hip = np.zeros((3, 3)) + [0, 0, 0.9]
     knee = hip + [0, -0.1, -0.44]
     goal = np.array([[0, 0, 0.1], [0, 0.3, 0.2], [0, 0, -2.0]])

@@ -102,7 +102,9 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
     rest, rep = _check(obj, preset)
     world_to_arm = np.array(obj.matrix_world.inverted())
     src = canon.transformed(world_to_arm)
-    sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig)
+    up_arm = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig,
+                up=up_arm / np.linalg.norm(up_arm))
     if not scale_to_rig:
         from posebake_core.retarget.prepare import unscaled_root
         up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
