@@ -44,6 +44,9 @@ bench: models
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/scale_camera.py
 	$(BIN)/python bench/multiview_root.py
+	$(BIN)/python bench/contacts.py
+	$(BIN)/python bench/foot_lock.py
+	$(BIN)/python bench/rigs.py
 
 clean-venv:
 	rm -rf $(VENV)
