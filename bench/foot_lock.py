@@ -39,21 +39,22 @@ for f in range(sc.frame_start, sc.frame_end + 1):
     sc.frame_set(f)
     out.append([list(arm.matrix_world @ arm.pose.bones[n].head) for n in names])
 b = arm.data.bones
+rest_z = [(arm.matrix_world @ b[n].head_local)[2] for n in names]
 leg = sum((arm.matrix_world @ b[x].head_local - arm.matrix_world @ b[y].head_local).length
           for x, y in (("LeftUpLeg", "LeftLeg"), ("LeftLeg", "LeftFoot")))
 with open(sys.argv[3], "w") as fh:
-    json.dump({"points": out, "leg": leg}, fh)
+    json.dump({"points": out, "leg": leg, "rest_z": rest_z}, fh)
 os._exit(0)
 '''
 
 
-def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float]:
+def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float, np.ndarray]:
     script, out = WORK / "read.py", WORK / "points.json"
     script.write_text(_READ)
     subprocess.run(["timeout", "300", sys.executable, str(script), str(blend), json.dumps(names), str(out)],
                    check=True, capture_output=True)
     got = json.loads(out.read_text())
-    return np.array(got["points"]), float(got["leg"])
+    return np.array(got["points"]), float(got["leg"]), np.array(got["rest_z"])
 
 
 def slide_cm(points: np.ndarray, contact: np.ndarray) -> float:
@@ -81,12 +82,16 @@ def main() -> None:
             blend = WORK / f"{clip}_{mode}.blend"
             subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR),
                             "-o", str(blend), *extra], check=True, capture_output=True)
-            pts, rig_leg = baked_points(blend, names)
-            pts = pts * (gt_leg / rig_leg)  # scene units -> the rendered character's metres
+            pts, rig_leg, rest_z = baked_points(blend, names)
+            pts, rest_z = pts * (gt_leg / rig_leg), rest_z * (gt_leg / rig_leg)  # -> the character's metres
             for k, (S, pair) in enumerate(POINTS.items()):
+                n = min(len(pts), len(truth[S]))
                 for j, part in enumerate(("ankle", "ball")):
-                    n = min(len(pts), len(truth[S]))
                     row[f"{mode}_{S}_{part}"] = slide_cm(pts[:n, 2 * k + j], truth[S][:n])
+                # the ball of the foot's height over its rest height (on the floor) in contact frames
+                ball = pts[:n, 2 * k + 1, 2] - rest_z[2 * k + 1]
+                row[f"{mode}_{S}_floor"] = float(np.median(np.abs(ball[truth[S][:n]])) * 100) \
+                    if truth[S][:n].any() else float("nan")
         rows.append(row)
         print(json.dumps(row), flush=True)
     lines = ["# Foot slide of a bake in the ground truth's contact frames, lock off and on\n",
@@ -94,15 +99,75 @@ def main() -> None:
              "rendered clip's estimate (true focal) baked onto the CMU-skeleton character; median movement "
              "(cm/frame, scene units scaled by the ground truth's leg length over the rig's) of the baked ankle "
              "and ball of the foot between consecutive ground-truth contact frames of that foot (contacts: "
-             "bench/contacts.py). The ground truth's own feet move under 1 "
+             "bench/contacts.py); and how far the ball of the foot is from its rest height (the floor) in "
+             "those frames, median. The ground truth's own feet move under 1 "
              "cm/frame there by definition.\n",
-             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on |",
-             "|---|---:|---:|---:|---:|"]
+             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | "
+             "ball above the floor L / R, lock on (cm) |", "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" for p in ("ankle", "ball") for S in "LR"]
+        cells.append(f"{r['on_L_floor']:.1f} / {r['on_R_floor']:.1f}")
         lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
+    r = runner()
+    print(json.dumps(r), flush=True)
+    lines += ["", "## The runner (real footage), lock on", "",
+              "Baked onto the CMU character with `--preview`; the stance foot's movement in the scene during the "
+              "contacts the bake detected (scaled to the runner's estimated metres), median cm/frame: "
+              f"ankle L {r['L_ankle_cm']:.2f}, R {r['R_ankle_cm']:.2f}; ball of the foot L {r['L_ball_cm']:.2f}, "
+              f"R {r['R_ball_cm']:.2f}. Contacts in {r['contact_share']['L']:.0%} (L) and "
+              f"{r['contact_share']['R']:.0%} (R) of the frames. Preview frames with a foot held (ankle ringed "
+              f"in red): `foot_lock/runner_1..3.png` (video frames {', '.join(map(str, r['frames']))})."]
     (REPO / "bench" / "results" / "foot_lock.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
     main()
+
+
+def runner(frames: int = 3) -> dict:
+    """The runner baked onto the CMU character with the lock and the preview: how far the stance foot moves
+    in the scene during the contacts the bake detected, and three preview frames with a foot held."""
+    import cv2
+
+    from posebake_core.motion import Motion
+    from posebake_core.retarget.canonical import leg_length
+    from posebake_core.retarget.contacts import detect_foot_contacts
+    from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
+
+    motion = REPO / "bench" / ".work" / "rigs" / "runner.npz"  # bench/rigs.py's estimate of the runner
+    if not motion.is_file():
+        video = CHAR.parents[1] / "videos" / "phalp_running_woman.mp4"
+        motion.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(video), "-o", str(motion), "--quiet"],
+                       check=True)
+    blend, preview = WORK / "runner_on.blend", WORK / "runner_on.mp4"
+    subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR), "--preview",
+                    str(preview), "-o", str(blend)], check=True, capture_output=True)
+    canon = motion_to_canonical(Motion.load(motion), BakeOptions())
+    leg = float(np.nanmedian(leg_length(canon.joints)))
+    held = {S: detect_foot_contacts(canon.joints[f"heel_{S.lower()}"], canon.joints[f"toe_tip_{S.lower()}"],
+                                    canon.fps, leg) for S in "LR"}
+    names = [n for pair in POINTS.values() for n in pair]
+    pts, rig_leg, _ = baked_points(blend, names)
+    pts = pts * (leg / rig_leg)  # scene units -> the runner's estimated metres
+    out = {"contact_share": {S: float(held[S].mean()) for S in "LR"}}
+    for k, S in enumerate("LR"):
+        for j, part in enumerate(("ankle", "ball")):
+            out[f"{S}_{part}_cm"] = slide_cm(pts[:, 2 * k + j], held[S])
+    cap = cv2.VideoCapture(str(preview))
+    video = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        video.append(bgr)
+    planted = np.flatnonzero(held["L"] | held["R"])
+    picks = planted[np.linspace(0, len(planted) - 1, frames).round().astype(int)] if len(planted) else []
+    folder = REPO / "bench" / "results" / "foot_lock"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, t in enumerate(picks):
+        small = cv2.resize(video[t], (480, round(video[t].shape[0] * 480 / video[t].shape[1])),
+                           interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(folder / f"runner_{i + 1}.png"), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    out["frames"] = [int(t) for t in picks]
+    return out

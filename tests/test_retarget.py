@@ -181,3 +181,37 @@ def test_video_motion_solves_onto_a_rig_without_nans():
     assert all(np.isfinite(q).all() for q in sol.quats.values()) and np.isfinite(sol.root_location).all()
     feet = sol.heads[:, [rest.index("LeftFoot"), rest.index("RightFoot")], 2]
     assert 0.0 < feet.min() and feet.max() < 0.15  # ankles just above the world floor (z = 0)
+
+
+@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_foot_lock_never_bends_a_knee_backwards_or_stretches_a_leg():
+    """On noisy motion (the CMU walk with video-like wobble on every joint: 1.5 cm, correlated over about
+    0.1 s as a smoothed estimate's is), the lock moves the legs but keeps each knee bending the way the
+    unlocked solve bends it, and every leg bone its rest length."""
+    from posebake_core.timeseries import gaussian_smooth
+
+    m, pos, glob = _cmu()
+    canon = from_cmu(m.names, pos, glob, m.fps)
+    rng = np.random.default_rng(3)
+    sigma = 0.1 * canon.fps / 2.0
+    noisy = {}
+    for k, v in canon.joints.items():
+        wobble = gaussian_smooth(rng.normal(0, 1.0, v.shape), sigma)
+        noisy[k] = v + 0.015 * wobble / wobble.std()
+    canon = type(canon)(noisy, canon.fps, canon.chains)
+    rest = _bvh_rest(m, seed=2)
+    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    free, held = solve(canon, rest, mapping, foot_lock=False), solve(canon, rest, mapping, foot_lock=True)
+    assert sum(c.sum() for c in held.contacts.values()) > 40
+    knees = [rest.index("LeftLeg"), rest.index("RightLeg")]
+    assert np.abs(held.heads[:, knees] - free.heads[:, knees]).max() > 0.005  # the lock did move the legs
+    for S in ("Left", "Right"):
+        hip, knee, ankle = (rest.index(f"{S}{b}") for b in ("UpLeg", "Leg", "Foot"))
+        for a, b in ((hip, knee), (knee, ankle)):
+            length = np.linalg.norm(held.heads[:, b] - held.heads[:, a], axis=-1)
+            assert np.abs(length - np.linalg.norm(rest.heads[b] - rest.heads[a])).max() < 1e-6
+        bend = [np.cross(s.heads[:, knee] - s.heads[:, hip], s.heads[:, ankle] - s.heads[:, knee]) for s in
+                (free, held)]
+        side = np.einsum("ti,ti->t", bend[0], bend[1])
+        bent = np.linalg.norm(bend[0], axis=-1) > 1e-3  # a straight knee has no direction to keep
+        assert (side[bent] > 0).all()

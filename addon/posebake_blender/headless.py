@@ -133,6 +133,7 @@ def run(job: dict) -> dict:
         bpy.ops.export_scene.gltf(filepath=job["glb"], export_format="GLB", export_animations=True)
     info["fps"] = scene.render.fps / scene.render.fps_base
     info["outputs"] = outputs
+    info["contacts"] = {side: [bool(v) for v in c] for side, c in res.solution.contacts.items()}
     if job.get("preview"):
         info["preview_frames"] = render_preview(res, job["preview"])
     return info

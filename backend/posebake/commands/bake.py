@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
             from ..overlay import write_overlay
 
             write_overlay(Motion.load(motion), args.track, [tuple(f) for f in result["preview_frames"]],
-                          args.preview)
+                          args.preview, contacts=result.get("contacts"))
     print(describe(result))
     for warning in result.get("warnings", []):
         print(f"warning: {warning}")
