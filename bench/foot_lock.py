@@ -120,9 +120,6 @@ def main() -> None:
     (REPO / "bench" / "results" / "foot_lock.md").write_text("\n".join(lines) + "\n")
 
 
-if __name__ == "__main__":
-    main()
-
 
 def runner(frames: int = 3) -> dict:
     """The runner baked onto the CMU character with the lock and the preview: how far the stance foot moves
@@ -171,3 +168,7 @@ def runner(frames: int = 3) -> dict:
         cv2.imwrite(str(folder / f"runner_{i + 1}.png"), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
     out["frames"] = [int(t) for t in picks]
     return out
+
+
+if __name__ == "__main__":
+    main()
