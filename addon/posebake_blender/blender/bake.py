@@ -190,13 +190,43 @@ _REST_ROTATION = {"QUATERNION": ("rotation_quaternion", (1.0, 0.0, 0.0, 0.0)),
                   "AXIS_ANGLE": ("rotation_axis_angle", (0.0, 0.0, 1.0, 0.0))}
 
 
-def key_rest_channels(new, obj, rotated: set[str], located: set[str], frames: np.ndarray) -> None:
-    """Key every other channel at its rest value (first and last frame), so the Action alone defines the
-    pose the solve assumed: an imported character often arrives posed (glTF sets the first clip's pose) or
-    with its clips as NLA tracks, which would otherwise show through on unkeyed bones (a root bone's
-    offset, a body bone's tilt). Helper and twist bones then simply follow their parents."""
-    ends = np.array([frames[0], frames[-1]]) if len(frames) > 1 else frames[:1]
+def _bones_to_hold(obj, keyed: set[str]) -> set[str]:
+    """Bones whose unkeyed channels could move the pose away from the solve's: ancestors of keyed bones
+    (the solve takes them at rest), bones posed now, and bones some NLA strip animates. Other bones are
+    already at rest and nothing moves them, so they get no keys (a 700-bone control rig stays light)."""
+    hold = set()
+    for name in keyed:
+        b = obj.data.bones.get(name)
+        while b is not None and b.parent is not None:
+            b = b.parent
+            hold.add(b.name)
     for pb in obj.pose.bones:
+        if not pb.matrix_basis.is_identity:
+            hold.add(pb.name)
+    ad = obj.animation_data
+    for track in (ad.nla_tracks if ad else []):
+        for strip in track.strips:
+            act = strip.action
+            curves = [fc for lay in getattr(act, "layers", []) for st in lay.strips for bag in st.channelbags
+                      for fc in bag.fcurves] if act is not None and hasattr(act, "layers") else \
+                list(getattr(act, "fcurves", []))
+            for fc in curves:
+                if fc.data_path.startswith('pose.bones["'):
+                    hold.add(fc.data_path.split('"')[1])
+    return hold
+
+
+def key_rest_channels(new, obj, rotated: set[str], located: set[str], frames: np.ndarray) -> None:
+    """Key the other channels of the bones that need it (`_bones_to_hold`) at their rest values, first and
+    last frame, so the Action alone defines the pose the solve assumed: an imported character often arrives
+    posed (glTF sets the first clip's pose) or with its clips as NLA tracks, which would otherwise show
+    through on unkeyed bones (a root bone's offset, a body bone's tilt). Helper and twist bones then simply
+    follow their parents."""
+    ends = np.array([frames[0], frames[-1]]) if len(frames) > 1 else frames[:1]
+    hold = _bones_to_hold(obj, rotated | located) | rotated | located
+    for pb in obj.pose.bones:
+        if pb.name not in hold:
+            continue
         base = f'pose.bones["{bpy.utils.escape_identifier(pb.name)}"]'
         channels = [("scale", (1.0, 1.0, 1.0))]
         if pb.name not in located:
