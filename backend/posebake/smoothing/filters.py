@@ -19,7 +19,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import savgol_filter
 
-from .windows import segments
+from posebake_core.timeseries import segments
 
 # Tuned with `python -m posebake_dev.smoothnet.tune_filters` (a grid search); the grid and the scores are in
 # bench/results/smoothing.md.

@@ -18,14 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from posebake_core.timeseries import segments
+
 from .smoothnet import SmoothNetRefiner
-
-
-def segments(valid: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) runs of True in a 1-D bool array."""
-    v = np.concatenate([[False], np.asarray(valid, bool), [False]])
-    edges = np.flatnonzero(np.diff(v.astype(np.int8)))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def reflect_index(n: int, length: int) -> np.ndarray:
