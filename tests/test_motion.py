@@ -114,6 +114,20 @@ def test_load_rejects_bad_files(tmp_path: Path, changes: dict, message: str) -> 
     assert "bad.npz" in str(exc.value)
 
 
+def test_contacts_round_trip_and_follow_track_order(tmp_path: Path) -> None:
+    T = 6
+    j = np.broadcast_to(standing_pose() + [0, 0, 3.0], (2, T, 33, 3)).astype(np.float32)
+    c = np.zeros((2, T, 2), dtype=bool)
+    c[1, 2:5, 0] = True
+    K = np.array([[1000.0, 0, 640], [0, 1000, 360], [0, 0, 1]])
+    m = Motion(j, np.zeros((2, T, 33, 2)), np.ones((2, T, 33)), 30.0, K, (1280, 720), contacts=c)
+    back = Motion.load(m.save(tmp_path / "c.npz"))
+    assert back.contacts.dtype == bool and (back.contacts == c).all()
+    assert (back.select_tracks([1, 0]).contacts[0] == c[1]).all()
+    plain = Motion(j, np.zeros((2, T, 33, 2)), np.ones((2, T, 33)), 30.0, K, (1280, 720))
+    assert Motion.load(plain.save(tmp_path / "p.npz")).contacts is None  # older files: detected at bake
+
+
 @pytest.mark.parametrize("content", [b"", b"not a zip at all", None])
 def test_load_rejects_non_motion_files(tmp_path: Path, content: bytes | None) -> None:
     p = tmp_path / "x.npz"

@@ -70,6 +70,8 @@ CORRUPTIONS: dict[str, Callable[[dict], dict]] = {
     "zero image width": _set("image_size", [0, 720]),
     "camera rotation short": lambda d: {**d, "camera_rotation": d["camera_rotation"][:-1]},
     "NaN camera rotation": lambda d: {**d, "camera_rotation": d["camera_rotation"] * np.nan},
+    "contacts of another shape": lambda d: {**d, "contacts": np.zeros((2, 4, 3), dtype=bool)},
+    "contacts not booleans": lambda d: {**d, "contacts": np.full((2, 4, 2), 0.5)},
 }
 
 

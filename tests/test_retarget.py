@@ -184,6 +184,29 @@ def test_video_motion_solves_onto_a_rig_without_nans():
 
 
 @pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_the_motions_own_contacts_are_the_ones_locked():
+    """Contacts handed to the solve (the Motion's, found at estimate time) replace its own detection."""
+    m, pos, glob = _cmu()
+    canon = from_cmu(m.names, pos, glob, m.fps)
+    rest = _bvh_rest(m, seed=1)
+    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    T = canon.num_frames
+    none = {"L": np.zeros(T, bool), "R": np.zeros(T, bool)}
+    free = solve(canon, rest, mapping, foot_lock=False)
+    held = solve(canon, rest, mapping, foot_lock=True, contacts=none)
+    assert not any(c.any() for c in held.contacts.values())
+    np.testing.assert_allclose(held.heads, free.heads, atol=1e-12)  # nothing to lock: the free solve
+    found = solve(canon, rest, mapping, foot_lock=True).contacts
+    some = {"L": found["L"], "R": np.zeros(T, bool)}  # the left foot's contacts only
+    held = solve(canon, rest, mapping, foot_lock=True, contacts=some)
+    assert (held.contacts["L"] == found["L"]).all() and not held.contacts["R"].any()
+    right = rest.index("RightFoot")
+    np.testing.assert_allclose(held.heads[:, right], free.heads[:, right], atol=1e-12)  # not locked
+    left = held.heads[:, rest.index("LeftFoot"), :2]
+    inside = found["L"][1:] & found["L"][:-1]
+    assert np.linalg.norm(np.diff(left, axis=0), axis=1)[inside].max() < 0.005
+
+
 def test_foot_lock_never_bends_a_knee_backwards_or_stretches_a_leg():
     """On noisy motion (the CMU walk with video-like wobble on every joint: 1.5 cm, correlated over about
     0.1 s as a smoothed estimate's is), the lock moves the legs but keeps each knee bending the way the

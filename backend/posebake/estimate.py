@@ -32,6 +32,7 @@ from .focal import FocalSampler, sample_frames
 from .landmarker import LandmarkResult, PoseLandmarker
 from .models import load_model
 from posebake_core.motion import Motion
+from posebake_core.retarget.contacts import contacts_for_motion
 from .rootsolve import consistent_scale, solve_root_translation
 from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates
@@ -242,6 +243,7 @@ class Estimator:
             t0 = time.perf_counter()
             motion = smooth_motion(motion, opts.smooth, device=str(self.device))
             self.timings["smooth"] += time.perf_counter() - t0
+        motion.contacts = contacts_for_motion(motion)  # the feet planted, as every consumer will read them
         self.timings["frames"] = done
         return motion
 

@@ -26,7 +26,7 @@ SCHEMA = "posebake.motion/1"
 
 _ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joints_2d", "visibility",
                "subject_height")
-_OPTIONAL_KEYS = ("camera_rotation",)
+_OPTIONAL_KEYS = ("camera_rotation", "contacts")
 _SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
 K_SOURCES = ("given", "metadata", "estimated", "default")
 
@@ -51,6 +51,9 @@ class Motion:
     # (T,3,3) rotation from each frame's camera axes to the first frame's camera axes ("world"); identity for
     # a static camera. Optional in files (absent = static), so older motion/1 files still load.
     camera_rotation: np.ndarray | None = None
+    # (P,T,2) bool: each track's left and right foot planted in that frame, as the estimate found them
+    # (`retarget.contacts.contacts_for_motion`); optional in files (absent: the bake detects them itself)
+    contacts: np.ndarray | None = None
     schema: str = field(default=SCHEMA)
     # where the motion was read from (for messages); not part of the file
     path: str = field(default="", compare=False)
@@ -69,6 +72,11 @@ class Motion:
         T = self.joints_cam.shape[1] if self.joints_cam.ndim == 4 else 0
         self.camera_rotation = (np.tile(np.eye(3), (T, 1, 1)) if self.camera_rotation is None
                                 else np.asarray(self.camera_rotation, dtype=np.float64))
+        if self.contacts is not None:
+            c = np.asarray(self.contacts)
+            if c.dtype != bool and not (np.isin(c, (0, 1)).all() if c.size else True):
+                raise MotionError("motion: contacts must be booleans (0 or 1)")
+            self.contacts = c.astype(bool)
         self.joint_names = tuple(str(n) for n in np.asarray(self.joint_names).reshape(-1))
         self.fps = float(self.fps)
         self.frame_start = int(self.frame_start)
@@ -108,6 +116,8 @@ class Motion:
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
+        if self.contacts is not None and self.contacts.shape != (P, T, 2):
+            raise bad(f"contacts must have shape {(P, T, 2)}, got {self.contacts.shape}")
         if not np.isfinite(self.camera_rotation).all():
             raise bad("camera_rotation must be finite")
         if len(self.image_size) != 2 or min(self.image_size) <= 0:
@@ -141,6 +151,8 @@ class Motion:
             "smoothing": np.array(self.smoothing), "frame_start": np.array(self.frame_start),
             "source_video": np.array(self.source_video), "camera_rotation": self.camera_rotation,
         }
+        if self.contacts is not None:
+            arrays["contacts"] = self.contacts
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as fh:  # a file object: np.savez must not append ".npz" to the name
                 np.savez_compressed(fh, **arrays)
@@ -222,4 +234,6 @@ class Motion:
         idx = np.asarray(order, dtype=np.intp)
         per_track = {f.name: getattr(self, f.name)[idx] for f in fields(self)
                      if f.name in ("joints_cam", "joints_2d", "visibility", "track_ids", "subject_height")}
+        if self.contacts is not None:
+            per_track["contacts"] = self.contacts[idx]
         return replace(self, **per_track)

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 from posebake_core.errors import MotionError
 from posebake_core.motion import Motion
-from posebake_core.retarget.prepare import BakeOptions, PrepareError, motion_to_canonical
+from posebake_core.retarget.prepare import BakeOptions, PrepareError, frame_slice, motion_to_canonical
 
 from .bake import BakeError, BakeResult, bake, check_rig, match_scene_fps
 from .camera import create_camera
@@ -43,8 +43,12 @@ def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | None
         raise BakeError(str(exc)) from None
     if set_scene_fps:
         match_scene_fps(bpy.context.scene, mf.fps)
+    contacts = None
+    if mf.contacts is not None:  # the feet the estimate found planted: the bake locks those
+        c = mf.contacts[opts.track, frame_slice(mf, opts)]
+        contacts = {"L": c[:, 0], "R": c[:, 1]}
     res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
-               scale_to_rig=opts.scale_to_rig)
+               scale_to_rig=opts.scale_to_rig, contacts=contacts)
     if camera:
         res.camera_info = create_camera(obj, mf, opts, res)
     return res

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..motion import Motion
 from ..rot import normalize, swing
 from ..timeseries import segments
 from .armature import RestPose, fk_heads, is_under
@@ -44,6 +45,29 @@ def detect_foot_contacts(heel: np.ndarray, toe: np.ndarray, fps: float, leg: flo
             v[0] = v[1]
         c |= low & (v < speed * leg)
     return _drop_short(c, min_frames)
+
+
+def contacts_for_motion(motion: Motion) -> np.ndarray:
+    """(P,T,2) bool: each track's feet (left, right) planted per frame, detected on the canonical world
+    pose the bake takes (`prepare.motion_to_canonical`), so the estimate can write them into the Motion and
+    every consumer agrees. A track too short to place on a floor has none."""
+    from ..errors import PoseBakeError
+    from .prepare import BakeOptions, motion_to_canonical
+
+    out = np.zeros((motion.num_tracks, motion.num_frames, 2), dtype=bool)
+    for p in range(motion.num_tracks):
+        try:
+            canon = motion_to_canonical(motion, BakeOptions(track=p))
+        except PoseBakeError:
+            continue
+        leg = float(np.nanmedian(leg_length(canon.joints)))
+        if not np.isfinite(leg) or leg <= 0:
+            continue
+        present = motion.present()[p]
+        for k, s in enumerate(("l", "r")):
+            c = detect_foot_contacts(canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"], canon.fps, leg)
+            out[p, :, k] = c & present
+    return out
 
 
 def _drop_short(c: np.ndarray, n: int) -> np.ndarray:
@@ -87,9 +111,11 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, 
 
 def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
               tb: int, delta: np.ndarray, blend: int = 4, height: float = CONTACT_HEIGHT,
-              speed: float = CONTACT_SPEED, anchors: dict[int, int] | None = None, up: np.ndarray | None = None):
+              speed: float = CONTACT_SPEED, anchors: dict[int, int] | None = None, up: np.ndarray | None = None,
+              given: dict[str, np.ndarray] | None = None):
     """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
-    the solve; `tb`/`delta` are its translated bone and offset. Returns (full, heads, contacts per side)."""
+    the solve; `tb`/`delta` are its translated bone and offset; `given` (per side, (T,) bool) are contacts
+    found before (the Motion's own), used instead of detecting them here. Returns (full, heads, contacts)."""
     leg = float(np.nanmedian(leg_length(src.joints)))
     contacts: dict[str, np.ndarray] = {}
     idx = rest.index
@@ -97,8 +123,11 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         if not all(mapping.get(f"{k}.{S}") for k in ("thigh", "shin", "foot")):
             continue
         s = S.lower()
-        c = detect_foot_contacts(src.joints[f"heel_{s}"], src.joints[f"toe_tip_{s}"], src.fps, leg, up, height,
-                                 speed)
+        if given is not None and S in given:
+            c = np.asarray(given[S], dtype=bool)
+        else:
+            c = detect_foot_contacts(src.joints[f"heel_{s}"], src.joints[f"toe_tip_{s}"], src.fps, leg, up,
+                                     height, speed)
         contacts[S] = c
         if not c.any():
             continue
