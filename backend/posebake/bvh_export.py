@@ -34,7 +34,10 @@ def solve_motion(motion: Motion, track: int = 0, foot_lock: bool = False) -> Bvh
     if not 0 <= track < motion.num_tracks:
         raise PoseBakeError(f"--track {track} is out of range: the motion has {motion.num_tracks} track(s)")
     canon = motion_to_canonical(motion, BakeOptions(track=track, foot_lock=foot_lock))
-    return solve_track(canon, foot_lock=foot_lock)
+    contacts = None
+    if motion.contacts is not None:  # the feet the estimate found planted, as the Blender bake locks them
+        contacts = {"L": motion.contacts[track, :, 0], "R": motion.contacts[track, :, 1]}
+    return solve_track(canon, foot_lock=foot_lock, contacts=contacts)
 
 
 def local_eulers(bvh: BvhSolve) -> dict[str, np.ndarray]:

@@ -122,13 +122,15 @@ def rest_pose(joints: dict[str, np.ndarray]) -> RestPose:
     return RestPose.from_parent_names(names, [BONES[b][0] for b in names], heads, tails, np.array(mats))
 
 
-def solve_track(canon: CanonicalPose, foot_lock: bool = False) -> BvhSolve:
+def solve_track(canon: CanonicalPose, foot_lock: bool = False,
+                contacts: dict[str, np.ndarray] | None = None) -> BvhSolve:
     """Solve `canon` onto a BVH skeleton made from its own median bone lengths (see module docstring).
 
     Foot lock is off by default: a BVH is a record of the estimate, so its limb directions stay the
-    Motion's; `foot_lock=True` pins planted feet as the Blender bake does."""
+    Motion's; `foot_lock=True` pins planted feet as the Blender bake does (the Motion's own `contacts`
+    when given)."""
     rest = rest_pose(rest_joints_for(canon))
-    sol = solve(canon, rest, MAPPING, root_motion="Hips", foot_lock=foot_lock)
+    sol = solve(canon, rest, MAPPING, root_motion="Hips", foot_lock=foot_lock, contacts=contacts)
     world: dict[str, np.ndarray] = {}
     T = canon.num_frames
     for i, name in enumerate(rest.names):  # parents precede children
