@@ -32,6 +32,7 @@ def test_a_good_job_gives_its_options() -> None:
     ({"options": {"track": True}}, ErrorCode.INVALID_OPTION, "'track' must be int"),
     ({"options": {"footlock": False}}, ErrorCode.UNKNOWN_OPTION, "unknown bake option(s): footlock"),
     ({"options": {"smoothing": -1}}, ErrorCode.OPTION_OUT_OF_RANGE, "smoothing must be >= 0"),
+    ({"options": {"contact_height": 3}}, ErrorCode.OPTION_OUT_OF_RANGE, "contact_height is in leg lengths"),
     ({"camera": "yes"}, ErrorCode.INVALID_OPTION, "'camera' has the wrong type"),
 ])
 def test_a_malformed_job_is_refused_with_a_code(change: dict, code: str, words: str) -> None:

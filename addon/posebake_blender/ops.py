@@ -51,7 +51,8 @@ def options_from(s) -> BakeOptions:
     rng = s.use_frame_range
     return BakeOptions(track=int(s.track or 0), smoothing=float(s.smoothing), root_motion=s.root_motion,
                        foot_lock=s.foot_lock, scale_to_rig=s.scale_to_rig,
-                       frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None)
+                       frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None,
+                       contact_height=float(s.contact_height) if s.contact_height > 0 else None)
 
 
 def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:

@@ -53,6 +53,8 @@ def draw_panel(layout, context) -> None:
     box.prop(s, "smoothing")
     box.prop(s, "root_motion")
     box.prop(s, "foot_lock")
+    if s.foot_lock:
+        box.prop(s, "contact_height")
     box.prop(s, "scale_to_rig")
     box.prop(s, "use_frame_range")
     if s.use_frame_range:

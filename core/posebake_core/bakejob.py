@@ -24,6 +24,7 @@ JOB_FIELDS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "track": (int,), "smoothing": (int, float), "root_motion": (bool,), "foot_lock": (bool,),
     "scale_to_rig": (bool,), "frame_start": (int, type(None)), "frame_end": (int, type(None)),
+    "contact_height": (int, float, type(None)),
 }
 assert set(_OPTION_TYPES) == {f.name for f in fields(BakeOptions)}, "keep the table in step with BakeOptions"
 
@@ -45,6 +46,9 @@ def bake_options(raw: Mapping[str, Any]) -> BakeOptions:
     opts = BakeOptions(**raw)
     if opts.track < 0:
         raise OptionError(f"track must be >= 0, got {opts.track}", ErrorCode.OPTION_OUT_OF_RANGE, "track")
+    if opts.contact_height is not None and not 0 < opts.contact_height <= 1:
+        raise OptionError(f"contact_height is in leg lengths and must lie in (0, 1], got {opts.contact_height}",
+                          ErrorCode.OPTION_OUT_OF_RANGE, "contact_height")
     if opts.smoothing < 0:
         raise OptionError(f"smoothing must be >= 0 frames, got {opts.smoothing}", ErrorCode.OPTION_OUT_OF_RANGE,
                           "smoothing")

@@ -43,12 +43,14 @@ def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | None
         raise BakeError(str(exc)) from None
     if set_scene_fps:
         match_scene_fps(bpy.context.scene, mf.fps)
-    contacts = None
-    if mf.contacts is not None:  # the feet the estimate found planted: the bake locks those
+    contacts, lock_options = None, None
+    if opts.contact_height is not None:  # the user's own threshold: detect again
+        lock_options = {"height": float(opts.contact_height)}
+    elif mf.contacts is not None:  # the feet the estimate found planted: the bake locks those
         c = mf.contacts[opts.track, frame_slice(mf, opts)]
         contacts = {"L": c[:, 0], "R": c[:, 1]}
     res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
-               scale_to_rig=opts.scale_to_rig, contacts=contacts)
+               scale_to_rig=opts.scale_to_rig, contacts=contacts, lock_options=lock_options)
     if camera:
         res.camera_info = create_camera(obj, mf, opts, res)
     return res

@@ -32,6 +32,9 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", help="rig preset name (default: auto-detect from the bone names)")
     p.add_argument("--track", type=int, default=0, help="person to bake, 0 = main subject (default 0)")
     p.add_argument("--no-foot-lock", action="store_true", help="let feet slide as estimated")
+    p.add_argument("--contact-height", type=float, metavar="LEGS",
+                   help="re-detect planted feet: a heel or toe this many leg lengths above its lowest counts as "
+                        "planted (default: the Motion's own contacts, found at 0.12)")
     p.add_argument("--no-root-motion", action="store_true", help="bake in place (no horizontal travel)")
     p.add_argument("--no-scale-to-rig", action="store_true", help="keep the video's travel in metres")
     p.add_argument("--smoothing", type=float, default=0.0, help="extra Gaussian smoothing, sigma in frames")
@@ -131,7 +134,7 @@ def rig_job(args: argparse.Namespace, mode: str) -> dict[str, Any]:
 def bake_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"track": args.track, "smoothing": args.smoothing, "root_motion": not args.no_root_motion,
             "foot_lock": not args.no_foot_lock, "scale_to_rig": not args.no_scale_to_rig,
-            "frame_start": args.start, "frame_end": args.end}
+            "frame_start": args.start, "frame_end": args.end, "contact_height": args.contact_height}
 
 
 def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=None,

@@ -27,7 +27,9 @@ class PrepareError(PoseBakeError, ValueError):
 @dataclass
 class BakeOptions:
     """What the user chose. `frame_start`/`frame_end` are *video* frame indices (end exclusive); None
-    means the whole motion. `smoothing` is a Gaussian sigma in frames added on top of the backend's."""
+    means the whole motion. `smoothing` is a Gaussian sigma in frames added on top of the backend's.
+    `contact_height` (leg lengths) re-detects the planted feet with that height threshold instead of
+    taking the Motion's own contacts; None keeps them (`contacts.CONTACT_HEIGHT` found them)."""
 
     track: int = 0
     smoothing: float = 0.0
@@ -36,6 +38,7 @@ class BakeOptions:
     scale_to_rig: bool = True
     frame_start: int | None = None
     frame_end: int | None = None
+    contact_height: float | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
