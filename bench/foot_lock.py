@@ -27,34 +27,14 @@ CHAR = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data")) / 
 WORK = REPO / "bench" / ".work" / "foot_lock"
 POINTS = {"L": ("LeftFoot", "LeftToeBase"), "R": ("RightFoot", "RightToeBase")}
 
-_READ = r'''
-import json, os, sys
-import bpy
-bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
-sc = bpy.context.scene
-arm = next(o for o in sc.objects if o.type == "ARMATURE")
-names = json.loads(sys.argv[2])
-out = []
-for f in range(sc.frame_start, sc.frame_end + 1):
-    sc.frame_set(f)
-    out.append([list(arm.matrix_world @ arm.pose.bones[n].head) for n in names])
-b = arm.data.bones
-rest_z = [(arm.matrix_world @ b[n].head_local)[2] for n in names]
-leg = sum((arm.matrix_world @ b[x].head_local - arm.matrix_world @ b[y].head_local).length
-          for x, y in (("LeftUpLeg", "LeftLeg"), ("LeftLeg", "LeftFoot")))
-with open(sys.argv[3], "w") as fh:
-    json.dump({"points": out, "leg": leg, "rest_z": rest_z}, fh)
-os._exit(0)
-'''
-
-
-def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float, np.ndarray]:
-    script, out = WORK / "read.py", WORK / "points.json"
-    script.write_text(_READ)
-    subprocess.run(["timeout", "300", sys.executable, str(script), str(blend), json.dumps(names), str(out)],
-                   check=True, capture_output=True)
+def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(heads (T,N,3), rig leg length, rest heights (N,), soles (T,4,3): left heel, left toe tip, right heel,
+    right toe tip on the deformed mesh), read back in pip bpy by bench/foot_measure.py."""
+    out = WORK / "points.json"
+    subprocess.run(["timeout", "600", sys.executable, str(REPO / "bench" / "foot_measure.py"), str(blend),
+                    json.dumps(names), str(out)], check=True, capture_output=True)
     got = json.loads(out.read_text())
-    return np.array(got["points"]), float(got["leg"]), np.array(got["rest_z"])
+    return np.array(got["points"]), float(got["leg"]), np.array(got["rest_z"]), np.array(got["soles"])
 
 
 def slide_cm(points: np.ndarray, contact: np.ndarray) -> float:
@@ -82,12 +62,15 @@ def main() -> None:
             blend = WORK / f"{clip}_{mode}.blend"
             subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR),
                             "-o", str(blend), *extra], check=True, capture_output=True)
-            pts, rig_leg, rest_z = baked_points(blend, names)
-            pts, rest_z = pts * (gt_leg / rig_leg), rest_z * (gt_leg / rig_leg)  # -> the character's metres
+            pts, rig_leg, rest_z, soles = baked_points(blend, names)
+            k_m = gt_leg / rig_leg  # scene units -> the character's metres
+            pts, rest_z, soles = pts * k_m, rest_z * k_m, soles * k_m
             for k, (S, pair) in enumerate(POINTS.items()):
                 n = min(len(pts), len(truth[S]))
                 for j, part in enumerate(("ankle", "ball")):
                     row[f"{mode}_{S}_{part}"] = slide_cm(pts[:n, 2 * k + j], truth[S][:n])
+                for j, part in enumerate(("heel", "toe")):  # mesh heel and toe tip, as the ground truth's sites
+                    row[f"{mode}_{S}_{part}"] = slide_cm(soles[:n, 2 * k + j], truth[S][:n])
                 # the ball of the foot's height over its rest height (on the floor) in contact frames
                 ball = pts[:n, 2 * k + 1, 2] - rest_z[2 * k + 1]
                 row[f"{mode}_{S}_floor"] = float(np.median(np.abs(ball[truth[S][:n]])) * 100) \
@@ -97,15 +80,18 @@ def main() -> None:
     lines = ["# Foot slide of a bake in the ground truth's contact frames, lock off and on\n",
              f"Measured {time.strftime('%Y-%m-%d')} with `bench/foot_lock.py` on the 2-core AMD EPYC box: each "
              "rendered clip's estimate (true focal) baked onto the CMU-skeleton character; median movement "
-             "(cm/frame, scene units scaled by the ground truth's leg length over the rig's) of the baked ankle "
-             "and ball of the foot between consecutive ground-truth contact frames of that foot (contacts: "
+             "(cm/frame, scene units scaled by the ground truth's leg length over the rig's) of the baked ankle, "
+             "ball of the foot, and the deformed mesh's heel and toe tip (picked as the ground truth's sites) "
+             "between consecutive ground-truth contact frames of that foot (contacts: "
              "bench/contacts.py); and how far the ball of the foot is from its rest height (the floor) in "
              "those frames, median. The ground truth's own feet move under 1 "
              "cm/frame there by definition.\n",
-             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | "
-             "ball above the floor L / R, lock on (cm) |", "|---|---:|---:|---:|---:|---:|"]
+             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | heel L off / on | "
+             "heel R off / on | toe tip L off / on | toe tip R off / on | ball above the floor L / R, lock on (cm) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" for p in ("ankle", "ball") for S in "LR"]
+        cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" for p in ("ankle", "ball", "heel", "toe")
+                 for S in "LR"]
         cells.append(f"{r['on_L_floor']:.1f} / {r['on_R_floor']:.1f}")
         lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
     r = runner()
@@ -145,7 +131,7 @@ def runner(frames: int = 3) -> dict:
     held = {S: detect_foot_contacts(canon.joints[f"heel_{S.lower()}"], canon.joints[f"toe_tip_{S.lower()}"],
                                     canon.fps, leg) for S in "LR"}
     names = [n for pair in POINTS.values() for n in pair]
-    pts, rig_leg, _ = baked_points(blend, names)
+    pts, rig_leg, _, _ = baked_points(blend, names)
     pts = pts * (leg / rig_leg)  # scene units -> the runner's estimated metres
     out = {"contact_share": {S: float(held[S].mean()) for S in "LR"}}
     for k, S in enumerate("LR"):
