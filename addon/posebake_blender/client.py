@@ -24,6 +24,7 @@ import uuid
 from typing import Any, Callable, Iterator
 
 from posebake_core.jobs import OPTION_NAMES, ErrorCode, OptionError, validate_options
+from posebake_core.paths import service_config_path
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 CHUNK = 1024 * 1024
@@ -91,12 +92,8 @@ class ServerError(BackendError):
 
 
 def config_path() -> str:
-    """The backend's config file, found by the same rule as the server uses."""
-    env = os.environ.get("POSEBAKE_CONFIG")
-    if env:
-        return os.path.expanduser(env)
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(xdg, "posebake", "service.json")
+    """The backend's config file, by the rule the server writes it by (`posebake_core.paths`)."""
+    return str(service_config_path())
 
 
 def read_config(path: str | None = None) -> dict[str, Any]:

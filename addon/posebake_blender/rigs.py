@@ -18,6 +18,7 @@ import numpy as np
 
 from posebake_core.retarget.armature import required_roles
 from posebake_core.retarget.canonical import ROLE_JOINTS
+from posebake_core.paths import user_presets_dir  # where "Save as preset" writes; every lookup looks there too
 from posebake_core.retarget.topology import map_by_topology
 
 
@@ -29,17 +30,6 @@ def presets_dir() -> Path:
     here = Path(__file__).resolve().parent
     packaged = here / "rigs_data"
     return packaged if packaged.is_dir() else here.parent.parent / "rigs"
-
-
-def user_presets_dir() -> Path:
-    """Where "Save as preset" writes and every preset lookup also looks (the add-on, `posebake bake
-    --preset`): $POSEBAKE_PRESETS, else $XDG_CONFIG_HOME/posebake/rigs, else ~/.config/posebake/rigs,
-    beside the backend's service.json."""
-    env = os.environ.get("POSEBAKE_PRESETS")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(xdg) / "posebake" / "rigs"
 
 
 def _preset_file(name: str) -> Path | None:

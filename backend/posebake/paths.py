@@ -4,12 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from posebake_core.paths import xdg_dir
 
-def xdg_dir(kind: str, fallback: str) -> Path:
-    """$XDG_<KIND>_HOME/posebake, else ~/<fallback>/posebake (the XDG base-directory convention)."""
-    xdg = os.environ.get(f"XDG_{kind}_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / fallback
-    return base / "posebake"
+__all__ = ["cache_dir", "repo_root", "shared_data", "xdg_dir"]
 
 
 def cache_dir() -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from posebake_core.errors import PoseBakeError
-from ..paths import xdg_dir
+from posebake_core.paths import service_config_path, xdg_dir
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -22,9 +22,8 @@ _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 **
 
 
 def config_path() -> Path:
-    """The user config file holding the token: $POSEBAKE_CONFIG, else XDG config, else ~/.config."""
-    env = os.environ.get("POSEBAKE_CONFIG")
-    return Path(env).expanduser() if env else xdg_dir("CONFIG", ".config") / "service.json"
+    """The user config file holding the token (the rule the add-on reads it by: `posebake_core.paths`)."""
+    return service_config_path()
 
 
 def default_state_dir() -> Path:
