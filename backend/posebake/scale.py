@@ -20,17 +20,21 @@ from __future__ import annotations
 import numpy as np
 
 from posebake_core.errors import PoseBakeError
-from posebake_core.jobs import HEIGHT_RANGE_M
+from posebake_core.jobs import OptionError, validate_options
 from posebake_core.skeleton import JOINT_INDEX as J
 
 EYE_CHAIN_FRACTION = 0.936 - 0.039  # (shin + thigh + hip-to-shoulder + shoulder-to-eye) / standing height
 
 
 def check_height(height: float | None, name: str = "--subject-height") -> None:
-    """Raise a PoseBakeError naming `name` unless `height` is None or a plausible height in metres."""
-    if height is not None and not HEIGHT_RANGE_M[0] <= height <= HEIGHT_RANGE_M[1]:
-        raise PoseBakeError(f"{name} is in metres (the standing height) and must lie in "
-                            f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {height}")
+    """Raise a PoseBakeError naming `name` unless `height` is None or a plausible height in metres: the job
+    schema's own rule (`posebake_core.jobs`), so the CLI, the service and the add-on refuse alike."""
+    if height is None:
+        return
+    try:
+        validate_options({"subject_height": height})
+    except OptionError as exc:
+        raise OptionError(str(exc).replace("subject_height", name, 1), exc.code, exc.field) from None
 
 
 def _median_length(X: np.ndarray, a: str | tuple[str, str], b: str | tuple[str, str]) -> float:
