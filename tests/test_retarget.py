@@ -238,3 +238,27 @@ def test_foot_lock_never_bends_a_knee_backwards_or_stretches_a_leg():
         side = np.einsum("ti,ti->t", bend[0], bend[1])
         bent = np.linalg.norm(bend[0], axis=-1) > 1e-3  # a straight knee has no direction to keep
         assert (side[bent] > 0).all()
+
+
+def test_detached_bones_follow_their_chain_whatever_the_bone_order():
+    """An IK-style foot under the root, anchored to a shin whose thigh hangs beside the pelvis (RobotExpressive's
+    layout), listed before its chain: FK puts it where the chain ends, as if it were attached."""
+    from posebake_core.retarget.armature import fk_heads
+    # root, foot (IK-style, under the root, listed early), body, pelvis, thigh (beside the pelvis), shin
+    names = ["root", "foot", "body", "pelvis", "thigh", "shin"]
+    parents = [None, "root", "root", "body", "body", "thigh"]
+    heads = np.array([[0, 0, 0], [0.1, 0, 0.1], [0, 0, 0.9], [0, 0, 1.0], [0.1, 0, 0.9], [0.1, 0, 0.5]], float)
+    tails = heads + [0, 0, 0.05]
+    rest = RestPose.from_parent_names(names, parents, heads, tails, np.tile(np.eye(3), (6, 1, 1)))
+    ix = rest.index
+    anchors = {ix("thigh"): ix("pelvis"), ix("foot"): ix("shin")}
+    full = np.tile(np.eye(3), (1, 6, 1, 1))
+    turn = axis_angle(np.array([0.0, 1.0, 0.0]), np.array(0.5))  # the pelvis swings the hip sideways
+    full[0, ix("pelvis")] = turn
+    for b in ("thigh", "shin"):
+        full[0, ix(b)] = turn  # the leg turns with it
+    got = fk_heads(rest, full, ix("body"), np.zeros((1, 3)), anchors)[0]
+    hip = heads[3] + turn @ (heads[4] - heads[3])
+    ankle = hip + turn @ (heads[5] - heads[4]) + turn @ (heads[1] - heads[5])
+    np.testing.assert_allclose(got[ix("thigh")], hip, atol=1e-12)
+    np.testing.assert_allclose(got[ix("foot")], ankle, atol=1e-12)

@@ -125,7 +125,10 @@ def fk_heads(rest: RestPose, full: np.ndarray, tb: int, delta: np.ndarray,
         heads[:, i] = rest.heads[i] if p < 0 else heads[:, p] + full[:, p] @ (rest.heads[i] - rest.heads[p])
         if i == tb:
             heads[:, i] += delta
-    if anchors:  # anchors are never below their detached bone, so they are final after the first pass
+    # A detached bone's anchor may itself hang below another detached bone (an IK foot under the root,
+    # anchored to a shin whose thigh hangs beside the pelvis) and come later in the parent order, so the
+    # re-placing pass runs once per detached bone: each pass settles one more link of such a chain.
+    for _ in range(len(anchors or ())):
         moved: set[int] = set()
         for i in range(B):
             p = int(rest.parents[i])
