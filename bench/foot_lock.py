@@ -21,6 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contacts as C  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "groundtruth"))
+from gtio import read_frames  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 CHAR = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data")) / "characters" / \
     "cmu_skeleton_basemesh_female.glb"
@@ -137,13 +140,7 @@ def runner(frames: int = 3) -> dict:
     for k, S in enumerate("LR"):
         for j, part in enumerate(("ankle", "ball")):
             out[f"{S}_{part}_cm"] = slide_cm(pts[:, 2 * k + j], held[S])
-    cap = cv2.VideoCapture(str(preview))
-    video = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        video.append(bgr)
+    video = read_frames(preview)
     planted = np.flatnonzero(held["L"] | held["R"])
     picks = planted[np.linspace(0, len(planted) - 1, frames).round().astype(int)] if len(planted) else []
     folder = REPO / "bench" / "results" / "foot_lock"

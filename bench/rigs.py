@@ -18,6 +18,9 @@ from pathlib import Path
 
 import cv2
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "groundtruth"))
+from gtio import read_frames  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data"))
 WORK = REPO / "bench" / ".work" / "rigs"
@@ -89,15 +92,8 @@ def run_one(name: str, clip: str, reuse: bool = False) -> dict:
 def save_frames(preview: Path, name: str, count: int = 3, width: int = 320) -> list[str]:
     """Three small overlay frames (start, middle, end) as PNGs under bench/results/rigs/."""
     OUT.mkdir(parents=True, exist_ok=True)
-    cap = cv2.VideoCapture(str(preview))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(bgr)
-    cap.release()
-    picks = [round(i * (len(frames) - 1) / (count - 1)) for i in range(count)] if frames else []
+    frames = read_frames(preview)
+    picks = [round(i * (len(frames) - 1) / (count - 1)) for i in range(count)]
     out = []
     for k, i in enumerate(picks):
         h, w = frames[i].shape[:2]

@@ -156,12 +156,4 @@ def draw_mapping(layout, context, obj) -> None:
 
 CLASSES = (POSEBAKE_OT_map_load, POSEBAKE_OT_map_save, POSEBAKE_OT_map_export, POSEBAKE_OT_map_import)
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -333,12 +333,4 @@ class POSEBAKE_OT_start_backend(bpy.types.Operator):
 
 CLASSES = (POSEBAKE_OT_bake, POSEBAKE_OT_rebake, POSEBAKE_OT_cancel, POSEBAKE_OT_start_backend)
 
-
-def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister() -> None:
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -55,6 +55,7 @@ def contacts_for_motion(motion: Motion) -> np.ndarray:
     from .prepare import BakeOptions, motion_to_canonical
 
     out = np.zeros((motion.num_tracks, motion.num_frames, 2), dtype=bool)
+    present = motion.present()
     for p in range(motion.num_tracks):
         try:
             canon = motion_to_canonical(motion, BakeOptions(track=p))
@@ -63,10 +64,9 @@ def contacts_for_motion(motion: Motion) -> np.ndarray:
         leg = float(np.nanmedian(leg_length(canon.joints)))
         if not np.isfinite(leg) or leg <= 0:
             continue
-        present = motion.present()[p]
         for k, s in enumerate(("l", "r")):
             c = detect_foot_contacts(canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"], canon.fps, leg)
-            out[p, :, k] = c & present
+            out[p, :, k] = c & present[p]
     return out
 
 
