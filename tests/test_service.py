@@ -44,9 +44,9 @@ def free_port() -> int:
 class Server:
     """A `posebake serve` subprocess with its own config file and state directory under `root`."""
 
-    def __init__(self, root: Path, allowed: list[Path], max_upload: str = "8M") -> None:
+    def __init__(self, root: Path, allowed: list[Path], max_upload: str = "8M", extra: tuple[str, ...] = ()) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        self.root, self.allowed, self.max_upload = root, allowed, max_upload
+        self.root, self.allowed, self.max_upload, self.extra = root, allowed, max_upload, list(extra)
         self.state, self.config, self.port = root / "state", root / "service.json", free_port()
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -56,6 +56,7 @@ class Server:
                str(self.state), "--max-upload", self.max_upload, "--log-level", "warning"]
         for a in self.allowed:
             cmd += ["--allowed-root", str(a)]
+        cmd += self.extra
         env = {**os.environ, "POSEBAKE_CONFIG": str(self.config)}
         log = open(self.root / "server.log", "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root())

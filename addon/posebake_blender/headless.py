@@ -83,19 +83,60 @@ def pick_armature(name: str | None):
     return arms[0]
 
 
+def _space_hint(text: str) -> str:
+    """A failed write's reason in one line; a full disk said plainly (Blender reports exporter errors as a
+    RuntimeError holding the whole Python traceback)."""
+    for marker in ("No space left on device", "File too large", "Disk quota exceeded"):
+        if marker in text:
+            return "no space left on the device (or the disk quota / file-size limit is reached)"
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+class StagedWrites:
+    """Every output of a job written under a temporary name beside its target and renamed onto it only
+    once all of them are written: a job leaves all its files or none, never a truncated .fbx or a 0-byte
+    .glb (Blender's exporters write straight to the path they are given)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path]] = []
+
+    def write(self, path: str, writer, what: str) -> None:
+        target = Path(path).resolve()
+        tmp = target.with_name(f".{target.stem}.{os.getpid()}.{len(self.pending)}.tmp{target.suffix}")
+        self.pending.append((tmp, target))
+        try:
+            writer(str(tmp))
+        except (RuntimeError, OSError) as exc:
+            raise HeadlessError(f"cannot write the {what} {target}: {_space_hint(str(exc))}") from None
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise HeadlessError(f"cannot write the {what} {target}: the exporter wrote nothing")
+
+    def commit(self) -> None:
+        for tmp, target in self.pending:
+            os.replace(tmp, target)
+        self.pending.clear()
+
+    def discard(self) -> None:
+        for tmp, _ in self.pending:
+            tmp.unlink(missing_ok=True)
+        self.pending.clear()
+
+
 def _save_blend(path: str) -> None:
-    """Save beside the target under a temporary name, then rename: no half-written .blend on failure."""
     import bpy
-    target = Path(path).resolve()
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.blend")
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), check_existing=False)
-        os.replace(tmp, target)
-    except (RuntimeError, OSError) as exc:
-        raise HeadlessError(f"cannot save {target}: {str(exc).strip()}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    bpy.ops.wm.save_as_mainfile(filepath=path, check_existing=False)
+
+
+def _export_fbx(path: str) -> None:
+    import bpy
+    bpy.ops.export_scene.fbx(filepath=path, add_leaf_bones=False, bake_anim=True,
+                             bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
+
+
+def _export_glb(path: str) -> None:
+    import bpy
+    bpy.ops.export_scene.gltf(filepath=path, export_format="GLB", export_animations=True)
 
 
 def run(job: dict) -> dict:
@@ -124,18 +165,23 @@ def run(job: dict) -> dict:
     info = summarize(obj, res)
     if res.camera_info:
         info.update(res.camera_info)
-    if job.get("output"):
-        _save_blend(job["output"])
-    if job.get("fbx"):
-        bpy.ops.export_scene.fbx(filepath=job["fbx"], add_leaf_bones=False, bake_anim=True,
-                                 bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
-    if job.get("glb"):
-        bpy.ops.export_scene.gltf(filepath=job["glb"], export_format="GLB", export_animations=True)
-    info["fps"] = scene.render.fps / scene.render.fps_base
-    info["outputs"] = outputs
-    info["contacts"] = {side: [bool(v) for v in c] for side, c in res.solution.contacts.items()}
-    if job.get("preview"):
-        info["preview_frames"] = render_preview(res, job["preview"])
+    writes = StagedWrites()
+    try:
+        for key, writer, what in (("output", _save_blend, ".blend"), ("fbx", _export_fbx, "FBX export"),
+                                  ("glb", _export_glb, "glTF export")):
+            if job.get(key):
+                writes.write(job[key], writer, what)
+        info["fps"] = scene.render.fps / scene.render.fps_base
+        info["outputs"] = outputs
+        info["contacts"] = {side: [bool(v) for v in c] for side, c in res.solution.contacts.items()}
+        if job.get("preview"):
+            try:
+                info["preview_frames"] = render_preview(res, job["preview"])
+            except (RuntimeError, OSError) as exc:
+                raise HeadlessError(f"cannot render the preview: {_space_hint(str(exc))}") from None
+        writes.commit()
+    finally:
+        writes.discard()
     return info
 
 
@@ -165,6 +211,8 @@ def main(argv: list[str]) -> int:
         result = {"ok": True, **run(job)}
     except (HeadlessError, BakeError, PoseBakeError) as exc:
         result = {"ok": False, "error": str(exc)}
+    except OSError as exc:  # the machine's state (a full disk, a permission), not a bug
+        result = {"ok": False, "error": f"{_space_hint(str(exc))}" + (f" ({exc.filename})" if exc.filename else "")}
     except Exception as exc:  # a bug: keep the traceback for the report
         result = {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}

@@ -14,6 +14,7 @@ import importlib.metadata
 import pkgutil
 import sys
 
+from posebake_core.atomic import describe_os_error
 from posebake_core.errors import PoseBakeError
 
 from . import __version__, commands
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PoseBakeError as exc:
         print(f"posebake: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the machine's state (a full disk, a permission), not a bug of ours
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"posebake: error: {describe_os_error(exc)}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("posebake: interrupted", file=sys.stderr)

@@ -77,6 +77,7 @@ class Estimator:
         self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
         self.timings: dict[str, float] = defaultdict(float)
         self.focal_note = ""  # why the last run did or did not estimate the focal (focal.py)
+        self.warnings: list[str] = []  # what the last run's caller should tell the user (a truncated video)
 
     def _autocast(self) -> torch.autocast:
         # float16 on CUDA (world landmarks move < 1 cm, see tests); full precision on CPU, where float16
@@ -191,6 +192,7 @@ class Estimator:
             cancel: threading.Event | None = None) -> Motion:
         opts = opts or EstimateOptions()
         self.timings.clear()
+        self.warnings = []
         decoder = VideoDecoder(video)
         info = decoder.info
         K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)
@@ -230,6 +232,9 @@ class Estimator:
             if progress is not None:
                 progress("landmarks", done, max(total, done))
             t_wait = time.perf_counter()
+        if total > 0 and done < total:
+            self.warnings.append(f"the video ended after {done} of the {total} frames its header announces (a "
+                                 f"truncated or damaged file?); the motion covers those {done} frames only")
         if sampler is not None:  # the clip ended before the last sampled frame
             K, K_source = self._focal(sampler, K, K_source, info, camera)
         t0 = time.perf_counter()
@@ -287,6 +292,14 @@ class Estimator:
             joints[p, f] = X + t_root[:, None]
             j2d[p, f] = u
             vis[p, f] = w
+        solved = np.isfinite(joints).all(axis=-1).any(axis=(1, 2))  # a track the root solve could place
+        if not solved.any():
+            raise PoseBakeError(f"no person could be placed in 3D in {info.path} (the root solve gave no finite "
+                                f"joint for any of {P} track(s)); check --focal/--fov (f = {K[0, 0]:.4g} px from "
+                                f"{K_source}); nothing was written")
+        if not solved.all():
+            kept = [t for t, ok in zip(kept, solved) if ok]
+            joints, j2d, vis, P = joints[solved], j2d[solved], vis[solved], int(solved.sum())
         motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
                         image_size=(info.width, info.height), K_source=K_source,
                         track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from posebake_core.atomic import atomic_path
 from posebake_core.errors import PoseBakeError
 from posebake_core.motion import Motion
 
 from .decode import VideoDecoder
+from .videowrite import mp4_writer
 
 #: how opaque the character is drawn: enough to read its shape, light enough to see the person under it
 CHARACTER_OPACITY = 0.65
@@ -51,29 +51,23 @@ def write_overlay(motion: Motion, track: int, frames: list[tuple[int, str]], out
     baked = {index: k for k, (index, _png) in enumerate(frames)}
     scale = h / float(motion.image_size[1])
     lo, hi = frames[0][0], frames[-1][0] + 1
-    with atomic_path(output) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), motion.fps, (w, h))
-        if not writer.isOpened():
-            raise PoseBakeError(f"cannot open a video writer for {output}")
-        try:
-            for start, batch in VideoDecoder(video).batches(8, lo, hi):
-                for k, rgb in enumerate(batch):
-                    index = start + k
-                    if index not in by_index:
-                        continue
-                    render = cv2.imread(by_index[index], cv2.IMREAD_UNCHANGED)
-                    out = composite(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), render)
-                    t = index - motion.frame_start
-                    if 0 <= t < motion.num_frames:
-                        for j in DOT_LANDMARKS:
-                            u, v = motion.joints_2d[track, t, j] * scale
-                            if np.isfinite(u) and np.isfinite(v):
-                                cv2.circle(out, (int(u), int(v)), max(2, h // 180), (60, 220, 60), -1)
-                        for side, held in (contacts or {}).items():
-                            u, v = motion.joints_2d[track, t, CONTACT_LANDMARK[side]] * scale
-                            if baked[index] < len(held) and held[baked[index]] and np.isfinite(u) and np.isfinite(v):
-                                cv2.circle(out, (int(u), int(v)), max(6, h // 60), (40, 40, 230), max(2, h // 270))
-                    writer.write(out)
-        finally:
-            writer.release()
+    with mp4_writer(output, motion.fps, (w, h)) as writer:
+        for start, batch in VideoDecoder(video).batches(8, lo, hi):
+            for k, rgb in enumerate(batch):
+                index = start + k
+                if index not in by_index:
+                    continue
+                render = cv2.imread(by_index[index], cv2.IMREAD_UNCHANGED)
+                out = composite(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), render)
+                t = index - motion.frame_start
+                if 0 <= t < motion.num_frames:
+                    for j in DOT_LANDMARKS:
+                        u, v = motion.joints_2d[track, t, j] * scale
+                        if np.isfinite(u) and np.isfinite(v):
+                            cv2.circle(out, (int(u), int(v)), max(2, h // 180), (60, 220, 60), -1)
+                    for side, held in (contacts or {}).items():
+                        u, v = motion.joints_2d[track, t, CONTACT_LANDMARK[side]] * scale
+                        if baked[index] < len(held) and held[baked[index]] and np.isfinite(u) and np.isfinite(v):
+                            cv2.circle(out, (int(u), int(v)), max(6, h // 60), (40, 40, 230), max(2, h // 270))
+                writer.write(out)
     return output

@@ -27,6 +27,13 @@ from .errors import PoseBakeError
 HEIGHT_RANGE_M = (0.5, 2.6)
 #: More people than this per video is almost always a mistake (a crowd shot); the tracker's cost grows with it.
 MAX_PEOPLE_LIMIT = 16
+#: Horizontal field of view a pinhole camera can have, degrees. About 2° is a 1000 mm lens on a full-frame
+#: sensor (36 mm / 1000 mm), the longest lens anyone films a person with; about 150° is past the widest
+#: rectilinear lenses made (~130° for a 10 mm lens on full frame). Outside this the person cannot be in the
+#: picture at a metric distance the root solve can reach: the run would end "done" with every joint NaN.
+FOV_RANGE_DEG = (2.0, 150.0)
+#: Frame indexes past 2^31 do not exist in any container FFmpeg reads (its frame counters are 32-bit ints).
+MAX_FRAME_INDEX = 2 ** 31 - 1
 
 
 class ErrorCode:
@@ -41,10 +48,13 @@ class ErrorCode:
     VIDEO_UNREADABLE = "video_unreadable"
     PATH_FORBIDDEN = "path_forbidden"
     PATH_NOT_FOUND = "path_not_found"
+    PATH_INVALID = "path_invalid"
     JOB_NOT_FOUND = "job_not_found"
     JOB_NOT_READY = "job_not_ready"
     RESULT_GONE = "result_gone"
     UPLOAD_TOO_LARGE = "upload_too_large"
+    UPLOAD_INCOMPLETE = "upload_incomplete"
+    UPLOAD_TIMEOUT = "upload_timeout"
     TOKEN_MISSING = "token_missing"
     TOKEN_REJECTED = "token_rejected"
     SHUTTING_DOWN = "shutting_down"
@@ -90,11 +100,14 @@ class OptionSpec:
 #: The options a job may set; the device and the batch size belong to the server.
 JOB_OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("fov", "number", "horizontal field of view of the longer image side, degrees (not with focal)",
-               exclusive_minimum=0, exclusive_maximum=180),
-    OptionSpec("focal", "number", "focal length in pixels (not with fov)", exclusive_minimum=0),
+               minimum=FOV_RANGE_DEG[0], maximum=FOV_RANGE_DEG[1]),
+    OptionSpec("focal", "number", "focal length in pixels (not with fov); checked against the video's size: "
+               f"the field of view it gives must lie in {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees",
+               exclusive_minimum=0),
     OptionSpec("max_people", "integer", "most people to track", minimum=1, maximum=MAX_PEOPLE_LIMIT),
-    OptionSpec("start", "integer", "first video frame (index)", minimum=0),
-    OptionSpec("end", "integer", "stop before this video frame (index; greater than start)", minimum=1),
+    OptionSpec("start", "integer", "first video frame (index)", minimum=0, maximum=MAX_FRAME_INDEX),
+    OptionSpec("end", "integer", "stop before this video frame (index; greater than start)", minimum=1,
+               maximum=MAX_FRAME_INDEX),
     OptionSpec("subject_height", "number", "the actor's standing height in metres (fixes the metric scale)",
                minimum=HEIGHT_RANGE_M[0], maximum=HEIGHT_RANGE_M[1]),
 )
@@ -107,19 +120,45 @@ def _convert(spec: OptionSpec, value: Any) -> float | int | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     wanted = "an integer" if spec.kind == "integer" else "a number"
-    if isinstance(value, bool):
-        raise OptionError(f"option {spec.name!r} must be {wanted}, got {value!r}", field=spec.name)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise OptionError(f"option {spec.name!r} must be {wanted}, got {_short(value)}", field=spec.name)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise OptionError(f"option {spec.name!r} must be {wanted}, got {value!r}", field=spec.name) from None
+        raise OptionError(f"option {spec.name!r} must be {wanted}, got {_short(value)}", field=spec.name) from None
+    except OverflowError:  # an integer of hundreds of digits
+        raise OptionError(f"option {spec.name!r} is out of range, got {_short(value)}",
+                          ErrorCode.OPTION_OUT_OF_RANGE, spec.name) from None
     if not math.isfinite(number):
-        raise OptionError(f"option {spec.name!r} must be finite, got {value!r}", field=spec.name)
+        raise OptionError(f"option {spec.name!r} must be finite, got {_short(value)}", field=spec.name)
     if spec.kind == "integer":
         if not number.is_integer():
-            raise OptionError(f"option {spec.name!r} must be {wanted}, got {value!r}", field=spec.name)
+            raise OptionError(f"option {spec.name!r} must be {wanted}, got {_short(value)}", field=spec.name)
         return int(number)
     return number
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """`repr` cut to a readable length: a message must not echo a megabyte of input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def fov_of_focal(focal_px: float, width: int, height: int) -> float:
+    """Horizontal field of view (degrees) of the longer image side for a focal length in pixels."""
+    return math.degrees(2.0 * math.atan2(0.5 * max(width, height), focal_px))
+
+
+def check_focal(focal_px: float, width: int, height: int, name: str = "focal") -> None:
+    """Refuse a focal length that no real camera filming a person has on this image (`FOV_RANGE_DEG`)."""
+    fov = fov_of_focal(focal_px, width, height)
+    lo, hi = FOV_RANGE_DEG
+    if not lo <= fov <= hi:
+        f_lo = 0.5 * max(width, height) / math.tan(math.radians(hi) / 2)
+        f_hi = 0.5 * max(width, height) / math.tan(math.radians(lo) / 2)
+        raise OptionError(f"{name} {focal_px:g} px gives a {fov:.4g}° field of view on this {width}x{height} video; "
+                          f"a camera filming a person has {lo:g}-{hi:g}° (a focal of {f_lo:.0f}-{f_hi:.0f} px here)",
+                          ErrorCode.OPTION_OUT_OF_RANGE, name)
 
 
 def _check_bounds(spec: OptionSpec, v: float) -> None:
@@ -130,11 +169,11 @@ def _check_bounds(spec: OptionSpec, v: float) -> None:
         return
     if spec.name == "subject_height":  # the common mistake: centimetres
         msg = (f"subject_height is in metres (the standing height) and must lie in "
-               f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {v}")
+               f"{HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]}, got {v:.10g}")
     else:
         parts = [f">= {lo:g}" if lo is not None else "", f"<= {hi:g}" if hi is not None else "",
                  f"> {xlo:g}" if xlo is not None else "", f"< {xhi:g}" if xhi is not None else ""]
-        msg = f"{spec.name} must be {' and '.join(p for p in parts if p)} ({spec.description}), got {v:g}"
+        msg = f"{spec.name} must be {' and '.join(p for p in parts if p)} ({spec.description}), got {v:.10g}"
     raise OptionError(msg, ErrorCode.OPTION_OUT_OF_RANGE, spec.name)
 
 
@@ -146,7 +185,8 @@ def validate_options(raw: Mapping[str, Any], ignore: tuple[str, ...] = ()) -> di
     run with the default. `ignore` lists other fields the caller handles (the video's `path`)."""
     unknown = sorted(set(raw) - set(OPTIONS) - set(ignore))
     if unknown:
-        raise OptionError(f"unknown field(s): {', '.join(unknown)}; accepted: {', '.join(OPTION_NAMES)}",
+        raise OptionError(f"unknown field(s): {', '.join(_short(k) for k in unknown[:5])}; accepted: "
+                          f"{', '.join(OPTION_NAMES)}",
                           ErrorCode.UNKNOWN_OPTION, unknown[0])
     opts: dict[str, Any] = {}
     for spec in JOB_OPTIONS:

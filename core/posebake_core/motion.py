@@ -11,6 +11,7 @@ is the main subject; a person absent from a frame has NaN joints and zero visibi
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass, field, fields, replace
@@ -153,9 +154,10 @@ class Motion:
         }
         if self.contacts is not None:
             arrays["contacts"] = self.contacts
+        buf = io.BytesIO()  # zipped in memory first: a write that fails (disk full) fails in one plain call,
+        np.savez_compressed(buf, **arrays)  # not inside the zip writer, which then complains again at exit
         with atomic_path(target) as tmp:
-            with open(tmp, "wb") as fh:  # a file object: np.savez must not append ".npz" to the name
-                np.savez_compressed(fh, **arrays)
+            tmp.write_bytes(buf.getbuffer())
         return target
 
     @classmethod

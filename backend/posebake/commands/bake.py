@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from posebake_core.errors import PoseBakeError
+
+from ..argtypes import non_negative_int, positive_float
 from ..scale import check_height
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")  # a .vrm is glTF binary with extensions
@@ -30,7 +32,7 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rig", type=Path, required=True, help="rig file: .blend, .glb/.gltf/.vrm or .fbx")
     p.add_argument("--armature", help="armature object name (needed when the file holds several)")
     p.add_argument("--preset", help="rig preset name (default: auto-detect from the bone names)")
-    p.add_argument("--track", type=int, default=0, help="person to bake, 0 = main subject (default 0)")
+    p.add_argument("--track", type=non_negative_int, default=0, help="person to bake, 0 = main subject (default 0)")
     p.add_argument("--no-foot-lock", action="store_true", help="let feet slide as estimated")
     p.add_argument("--contact-height", type=float, metavar="LEGS",
                    help="re-detect planted feet: a heel or toe this many leg lengths above its lowest counts as "
@@ -44,7 +46,7 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres, fixes the metric scale of estimated videos "
                         "(not used for a Motion .npz input, which was estimated before)")
-    p.add_argument("--timeout", type=float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
+    p.add_argument("--timeout", type=positive_float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -105,16 +107,10 @@ def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str
 
 
 def probe_writable(path: Path) -> None:
-    """Create and remove a file beside `path`. `os.access` says yes to root even on a read-only mount, so
-    only a real write tells, and it must happen before minutes of estimation, not after."""
+    """A real write beside `path` (`os.access` says yes to root even on a read-only mount), before minutes
+    of estimation, not after."""
     from posebake_core.atomic import check_writable_dir
     check_writable_dir(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".posebake-probe-", dir=Path(path).resolve().parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise PoseBakeError(f"cannot write to {Path(path).resolve().parent}: {exc.strerror or exc}") from None
 
 
 def check_inputs(args: argparse.Namespace) -> None:
@@ -122,8 +118,10 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise PoseBakeError(f"rig file not found: {args.rig}")
     if args.rig.suffix.lower() not in RIG_SUFFIXES:
         raise PoseBakeError(f"unsupported rig file {args.rig.name}: use {', '.join(RIG_SUFFIXES)}")
-    if args.start is not None and args.end is not None and args.end <= args.start:
-        raise PoseBakeError(f"--end ({args.end}) must be greater than --start ({args.start})")
+    from .estimate import check_options  # start, end, height: the job schema's own rules, named by flag
+
+    check_options(argparse.Namespace(**{n: getattr(args, n, None) for n in
+                                        ("start", "end", "subject_height", "fov", "focal", "max_people")}))
     check_height(args.subject_height)  # before minutes of estimation
 
 
@@ -172,16 +170,22 @@ def describe(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from posebake_core.atomic import check_output, staged_outputs
+
     check_inputs(args)
+    if args.input.is_dir():
+        raise PoseBakeError(f"{args.input} is a folder; `posebake bake` takes one video or Motion file "
+                            "(`posebake batch FOLDER` bakes a folder)")
     if not args.input.is_file():
         raise PoseBakeError(f"input not found: {args.input}")
-    if args.output.suffix.lower() != ".blend":
-        raise PoseBakeError(f"the output must end in .blend, got {args.output}")
-    if args.preview is not None and args.preview.suffix.lower() != ".mp4":
-        raise PoseBakeError(f"the preview must end in .mp4, got {args.preview}")
-    for out in (args.output, args.fbx, args.glb, args.motion_out, args.preview):
+    outputs = {"output": (args.output, (".blend",)), "fbx": (args.fbx, (".fbx",)), "glb": (args.glb, (".glb",)),
+               "motion": (args.motion_out, (".npz",)), "preview": (args.preview, (".mp4",))}
+    for what, (out, suffixes) in outputs.items():
         if out is not None:
-            probe_writable(out)
+            check_output(out, suffixes, "--" + what if what != "output" else "output")
+    given = [o for o, _ in outputs.values() if o is not None]
+    if len({o.resolve() for o in given}) < len(given):
+        raise PoseBakeError("two outputs name the same file: " + ", ".join(map(str, given)))
     rig = run_headless(rig_job(args, "check"), args.timeout)
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones")
     shaky = sorted(r for r, c in rig.get("confidence", {}).items() if c < 0.8)
@@ -193,10 +197,16 @@ def run(args: argparse.Namespace) -> int:
         motion = args.motion_out or args.output.with_suffix(".npz")
         estimate_to(args.input, motion, args, progress=_bar_progress("estimate: "))
         print(f"\nmotion written to {motion}")
-    job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": str(args.output.resolve()),
-           "fbx": str(args.fbx.resolve()) if args.fbx else None, "glb": str(args.glb.resolve()) if args.glb else None,
-           "options": bake_options(args), "camera": bool(args.camera or args.preview)}
-    with tempfile.TemporaryDirectory(prefix="posebake-preview-") as frames:
+    # The .blend, the exports and the preview are published together once all are written: a failure in
+    # any (a full disk during the FBX export) leaves none of them, and no half-written file.
+    with staged_outputs([args.output, args.fbx, args.glb, args.preview]) as staged, \
+            tempfile.TemporaryDirectory(prefix="posebake-preview-") as frames:
+        def tmp(target: Path | None) -> str | None:
+            return str(staged[target].resolve()) if target is not None else None
+
+        job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": tmp(args.output),
+               "fbx": tmp(args.fbx), "glb": tmp(args.glb), "options": bake_options(args),
+               "camera": bool(args.camera or args.preview)}
         if args.preview:
             job["preview"] = frames
         result = run_headless(job, args.timeout)
@@ -206,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
             from ..overlay import write_overlay
 
             write_overlay(Motion.load(motion), args.track, [tuple(f) for f in result["preview_frames"]],
-                          args.preview, contacts=result.get("contacts"))
+                          staged[args.preview], contacts=result.get("contacts"))
+    result["outputs"] = [str(o) for o in (args.output, args.fbx, args.glb) if o is not None]
     print(describe(result))
     for warning in result.get("warnings", []):
         print(f"warning: {warning}")

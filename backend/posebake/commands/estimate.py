@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..argtypes import positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("estimate", help="video -> Motion file (.npz) with metric camera-space joints")
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-people", type=int, default=4)
     p.add_argument("--start", type=int, default=0, help="first frame (index)")
     p.add_argument("--end", type=int, help="stop before this frame (index)")
-    p.add_argument("--batch", type=int, help="frames per batch (default 8 on CPU, 32 on CUDA)")
+    p.add_argument("--batch", type=positive_int, help="frames per batch (default 8 on CPU, 32 on CUDA)")
     p.add_argument("--preview", type=Path, help="also write an .mp4 with the landmarks drawn")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--events", action="store_true",
@@ -57,19 +59,39 @@ def check_options(args: argparse.Namespace) -> None:
         raise OptionError(msg, exc.code, exc.field) from None
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """Everything that can be checked without the models: options, the video's path, the output targets."""
+    from posebake_core.atomic import check_output
+    from posebake_core.errors import PoseBakeError
+
+    check_options(args)
+    if args.video.is_dir():
+        raise PoseBakeError(f"{args.video} is a folder; give a video file (`posebake batch` takes folders)")
+    if not args.video.is_file():
+        raise PoseBakeError(f"video not found: {args.video}")
+    check_output(args.output, (".npz",), "Motion file")
+    if args.preview is not None:
+        check_output(args.preview, (".mp4",), "preview")
+        if args.preview.resolve() == args.output.resolve():
+            raise PoseBakeError("the preview and the Motion file must be different files")
+    if args.focal is not None:  # against the image: a focal no camera has would give all-NaN joints
+        from posebake_core.jobs import check_focal
+
+        from ..decode import probe
+
+        info = probe(args.video)
+        check_focal(args.focal, info.width, info.height, "--focal")
+
+
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from posebake_core.atomic import check_writable_dir
-    from posebake_core.errors import PoseBakeError
+    from posebake_core.atomic import staged_outputs
     from posebake_core.jobs import event_line, progress_event
 
     from ..estimate import EstimateOptions, Estimator
 
-    if args.output.suffix != ".npz":
-        raise PoseBakeError(f"the Motion file must end in .npz, got {args.output}")
-    check_options(args)
-    check_writable_dir(args.output)  # fail before minutes of work, not after
+    check_inputs(args)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
                            subject_height=args.subject_height, smooth=args.smooth,
@@ -89,7 +111,12 @@ def _run(args: argparse.Namespace) -> int:
         motion = estimator.run(args.video, opts, progress=progress)
     finally:
         bar.close()
-    motion.save(args.output)
+    with staged_outputs([args.output, args.preview]) as staged:  # both files, or neither
+        motion.save(staged[args.output])
+        if args.preview:
+            from ..preview import write_preview
+
+            write_preview(motion, staged[args.preview])
     present = motion.present()
     t = estimator.timings
     print(f"{motion.num_tracks} track(s), {motion.num_frames} frames; main subject in "
@@ -99,8 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "smooth")
     print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in stages) + f"; smoothing: {motion.smoothing}")
     if args.preview:
-        from ..preview import write_preview
-
-        write_preview(motion, args.preview)
         print(f"preview written to {args.preview}")
+    for warning in estimator.warnings:
+        print(f"warning: {warning}")
     return 0

@@ -20,9 +20,9 @@ from .. import __version__
 from ..decode import probe
 from .auth import TokenCheck
 from .config import ServiceConfig
-from .errors import ERROR_SCHEMA, ApiError, install
+from .errors import ApiError, error_responses, install
 from .jobs import JobManager, ShuttingDown, new_job_id
-from .options import OptionError, check_range, parse_options
+from .options import OptionError, check_focal, check_range, parse_options
 from .store import Job
 from .upload import read_submission
 
@@ -36,11 +36,7 @@ def submit_doc() -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {
         "multipart/form-data": {"schema": json_schema({"file": upload, "path": path})},
         "application/x-www-form-urlencoded": {"schema": json_schema({"path": path}, required=("path",))},
-        "application/json": {"schema": json_schema({"path": path}, required=("path",))}}},
-        "responses": {status: {"description": why, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-                      for status, why in (("401", "no token"), ("403", "token rejected or path outside the roots"),
-                                          ("413", "upload too large"), ("415", "not a readable video"),
-                                          ("422", "bad options or no video"), ("503", "shutting down"))}}
+        "application/json": {"schema": json_schema({"path": path}, required=("path",))}}}}
 
 
 def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
@@ -54,15 +50,27 @@ def resolve_allowed(raw: Any, roots: tuple[Path, ...]) -> Path:
         raise ApiError(403, ErrorCode.PATH_FORBIDDEN,
                        "local paths are disabled on this server: start it with `posebake serve "
                        "--allowed-root DIR`, or upload the video instead")
+    shown = raw if len(raw) <= 200 else raw[:200] + f"... ({len(raw)} characters)"
+    if "\0" in raw:
+        raise ApiError(422, ErrorCode.PATH_INVALID, f"'path' contains a NUL byte: {shown!r}")
     given = Path(raw)
     if not given.is_absolute():
-        raise ApiError(422, ErrorCode.BAD_REQUEST, f"'path' must be absolute, got {raw!r}")
-    real = given.resolve()
-    if not any(real.is_relative_to(root) for root in roots):
-        raise ApiError(403, ErrorCode.PATH_FORBIDDEN, f"{raw} is outside the allowed roots of this server "
+        raise ApiError(422, ErrorCode.BAD_REQUEST, f"'path' must be absolute, got {shown!r}")
+    try:
+        real = given.resolve()
+        inside = any(real.is_relative_to(root) for root in roots)
+        exists = inside and real.is_file()
+    except RuntimeError:  # Python 3.11 raises this for a symlink loop
+        raise ApiError(422, ErrorCode.PATH_INVALID, f"'path' cannot be resolved: {shown} runs into a symbolic "
+                       "link loop") from None
+    except (OSError, ValueError) as exc:  # a name too long, a component that is not a directory, ...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ApiError(422, ErrorCode.PATH_INVALID, f"'path' cannot be resolved: {reason}: {shown}") from None
+    if not inside:
+        raise ApiError(403, ErrorCode.PATH_FORBIDDEN, f"{shown} is outside the allowed roots of this server "
                                  f"({', '.join(map(str, roots))})")
-    if not real.is_file():
-        raise ApiError(404, ErrorCode.PATH_NOT_FOUND, f"no such video file: {raw}")
+    if not exists:
+        raise ApiError(404, ErrorCode.PATH_NOT_FOUND, f"no such video file: {shown}")
     return real
 
 
@@ -97,10 +105,11 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
     def openapi() -> dict[str, Any]:
         return app.openapi()
 
-    @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=submit_doc())
+    @app.post("/jobs", status_code=201, dependencies=auth, openapi_extra=submit_doc(),
+              responses=error_responses(400, 401, 403, 404, 408, 413, 415, 422, 503))
     async def submit(request: Request) -> dict[str, Any]:
         job_id = new_job_id()
-        sub = await read_submission(request, cfg.uploads_dir / job_id, cfg.max_upload_bytes)
+        sub = await read_submission(request, cfg.uploads_dir / job_id, cfg.max_upload_bytes, cfg.upload_timeout_s)
         try:
             if sub.file is not None and "path" in sub.fields:
                 raise ApiError(422, ErrorCode.BAD_REQUEST, "send either a 'file' or a 'path', not both")
@@ -121,6 +130,8 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
                 detail = str(exc).replace(str(video), source)
                 raise ApiError(415 if kind == "upload" else 422, ErrorCode.VIDEO_UNREADABLE,
                                     f"{what} is not a readable video: {detail}") from None
+            if "focal" in opts:  # against the image: a focal no camera has would end "done" with NaN joints
+                check_focal(opts["focal"], info.width, info.height)
             total = check_range(opts, info.frame_count)
             job = Job(id=job_id, kind=kind, source=source, video=str(video), options=opts, frames_total=total)
             return manager.submit(job).public()
@@ -132,16 +143,17 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
             if sub.file is not None and manager.get(job_id) is None:
                 sub.file.unlink(missing_ok=True)  # rejected: keep nothing of it
 
-    @app.get("/jobs", dependencies=auth)
+    @app.get("/jobs", dependencies=auth, responses=error_responses(401, 403))
     def list_jobs() -> list[dict[str, Any]]:
         return [j.public() for j in manager.list()]
 
-    @app.get("/jobs/{job_id}", dependencies=auth)
+    @app.get("/jobs/{job_id}", dependencies=auth, responses=error_responses(401, 403, 404))
     def job_status(job_id: str) -> dict[str, Any]:
         return find(job_id).public()
 
     @app.get("/jobs/{job_id}/result", dependencies=auth, response_class=FileResponse,
-             responses={200: {"content": {"application/octet-stream": {}}, "description": "the Motion .npz"}})
+             responses={200: {"content": {"application/octet-stream": {}}, "description": "the Motion .npz"},
+                        **error_responses(401, 403, 404, 409, 410)})
     def job_result(job_id: str) -> FileResponse:
         job = find(job_id)
         if job.state != "done":
@@ -153,7 +165,7 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
         name = Path(job.source).stem or "motion"
         return FileResponse(path, media_type="application/octet-stream", filename=f"{name}.npz")
 
-    @app.delete("/jobs/{job_id}", dependencies=auth)
+    @app.delete("/jobs/{job_id}", dependencies=auth, responses=error_responses(401, 403, 404))
     def cancel_job(job_id: str) -> dict[str, Any]:
         job = manager.cancel(job_id)
         if job is None:

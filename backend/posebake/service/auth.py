@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from posebake_core.errors import PoseBakeError
 from posebake_core.jobs import ErrorCode
 
@@ -77,19 +78,24 @@ def load_or_create_token(path: Path, url: str | None = None) -> str:
     return token
 
 
+#: The bearer scheme as FastAPI's security utility declares it: every route that depends on `TokenCheck`
+#: lists it in the OpenAPI document (`security`), and the document gains `components.securitySchemes`.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="the token in the service config file (`posebake serve --help` says where)")
+
+
 class TokenCheck:
     """FastAPI dependency: 401 without a bearer token, 403 with a wrong one."""
 
     def __init__(self, token: str) -> None:
         self._token = token.encode("utf-8")
 
-    def __call__(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
+    def __call__(self, credentials: HTTPAuthorizationCredentials | None = Security(BEARER)) -> None:
+        given = credentials.credentials.strip() if credentials is not None else ""
+        if not given:
             raise ApiError(401, ErrorCode.TOKEN_MISSING,
                            "missing token: send 'Authorization: Bearer <token>' (the token is in the "
                            "service config file, see `posebake serve --help`)",
                            headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(given.strip().encode("utf-8"), self._token):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
             raise ApiError(403, ErrorCode.TOKEN_REJECTED, "token rejected: it does not match this server's token")

@@ -17,6 +17,13 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_MAX_UPLOAD = 2 * 1024 ** 3  # 2 GiB: a long phone video, not a disk-filling accident
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Seconds an upload may go without sending data before it is dropped (408). A phone on bad Wi-Fi pauses
+#: for seconds, not a minute; a client that sends nothing for a minute has gone.
+DEFAULT_UPLOAD_TIMEOUT_S = 60.0
+#: Finished jobs (and their results) are kept this long, and at most this many: the server's disk and
+#: memory must not grow with every job it ever ran. A week covers a weekend away from the project.
+DEFAULT_KEEP_HOURS = 24.0 * 7
+DEFAULT_KEEP_JOBS = 200
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
 
@@ -57,8 +64,16 @@ class ServiceConfig:
     device: str = "auto"
     allowed_roots: tuple[Path, ...] = ()
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD
+    upload_timeout_s: float = DEFAULT_UPLOAD_TIMEOUT_S
+    keep_hours: float = DEFAULT_KEEP_HOURS
+    keep_jobs: int = DEFAULT_KEEP_JOBS
 
     def __post_init__(self) -> None:
+        if not self.upload_timeout_s > 0:
+            raise PoseBakeError(f"--upload-timeout must be positive, got {self.upload_timeout_s:g}")
+        if not self.keep_hours > 0 or self.keep_jobs < 1:
+            raise PoseBakeError(f"--keep-hours must be positive and --keep-jobs at least 1, got "
+                                f"{self.keep_hours:g} and {self.keep_jobs}")
         if self.workers < 1:
             raise PoseBakeError(f"--workers must be at least 1, got {self.workers}")
         if not 0 <= self.port <= 65535:

@@ -42,8 +42,10 @@ def new_job_id() -> str:
 class JobManager:
     """Owns every job: the in-memory table (authoritative while running), its records and the queue."""
 
-    def __init__(self, store: JobStore, estimators: list[EstimatorLike], device: str = "auto") -> None:
+    def __init__(self, store: JobStore, estimators: list[EstimatorLike], device: str = "auto",
+                 keep_hours: float = 24.0 * 7, keep_jobs: int = 200) -> None:
         self.store = store
+        self.keep_s, self.keep_jobs = keep_hours * 3600.0, keep_jobs
         self._estimators = estimators
         self._device = device
         self._lock = threading.RLock()
@@ -60,6 +62,8 @@ class JobManager:
         """Load the records of earlier runs (interrupted jobs become failed), then start the workers."""
         for job in self.store.recover():
             self._jobs[job.id] = job
+        with self._lock:
+            self._expire()
         for i, estimator in enumerate(self._estimators):
             t = threading.Thread(target=self._work, args=(estimator,), name=f"posebake-worker-{i}", daemon=True)
             t.start()
@@ -147,6 +151,20 @@ class JobManager:
             self.store.result_path(job.id).unlink(missing_ok=True)
         self.store.save(job)
         self._last_persist.pop(job.id, None)
+        self._cancel.pop(job.id, None)
+        self._user_cancelled.discard(job.id)
+        self._expire()
+
+    def _expire(self) -> None:
+        """Forget finished jobs older than the retention age, and the oldest beyond the retention count
+        (caller holds the lock): records, results and memory stay bounded however many jobs run."""
+        done = sorted((j for j in self._jobs.values() if j.state in FINISHED),
+                      key=lambda j: j.finished or j.created, reverse=True)
+        cutoff = time.time() - self.keep_s
+        for k, job in enumerate(done):
+            if k >= self.keep_jobs or (job.finished or job.created) < cutoff:
+                self.store.remove(job)
+                del self._jobs[job.id]
 
     def _progress(self, job: Job, t0: float) -> Callable[[str, int, int], None]:
         def report(stage: str, done: int, total: int) -> None:
@@ -182,6 +200,7 @@ class JobManager:
         try:
             opts = EstimateOptions(device=self._device, **job.options)
             motion = estimator.run(job.video, opts, progress=self._progress(job, time.monotonic()), cancel=cancel)
+            warnings = [w.replace(job.video, job.source) for w in getattr(estimator, "warnings", [])]
             if job.kind == "upload":  # the upload is deleted; name the file the user sent
                 motion = replace(motion, source_video=job.source)
             with self._lock:
@@ -192,6 +211,7 @@ class JobManager:
             with self._lock:
                 if cancel.is_set():
                     raise Cancelled("cancelled")
+                job.warnings = warnings
                 self._finish(job, "done")
         except Cancelled:
             self._end_cancelled(job)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from posebake_core.jobs import ErrorCode, OptionError, validate_options
+from posebake_core.jobs import ErrorCode, OptionError, check_focal, validate_options
 
-__all__ = ["OptionError", "check_range", "parse_options"]
+__all__ = ["OptionError", "check_focal", "check_range", "parse_options"]
 
 
 def parse_options(raw: Mapping[str, Any], ignore: tuple[str, ...] = ("path",)) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class Job:
     eta_s: float | None = None
     error: str | None = None
     error_code: str | None = None  # stable code of `error` (posebake_core.jobs.ErrorCode)
+    warnings: list[str] = field(default_factory=list)  # the run worked, but the user should know (a short video)
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -115,7 +116,8 @@ class JobStore:
                 self.result_path(job.id).unlink(missing_ok=True)
                 self.save(job)
             elif job.state == "done" and not self.result_path(job.id).is_file():
-                job.state, job.error = "failed", "the result file of this job is missing from the state directory"
+                job.state, job.stage = "failed", "failed"
+                job.error = "the result file of this job is missing from the state directory"
                 job.error_code = ErrorCode.RESULT_GONE
                 self.save(job)
             jobs.append(job)
