@@ -211,3 +211,74 @@ def test_a_recovered_job_without_its_result_says_failed_everywhere(tmp_path: Pat
     store.save(Job(id="j1", kind="path", source="/v.mp4", video="/v.mp4", options={}, state="done", stage="done"))
     (job,) = store.recover()
     assert (job.state, job.stage, job.error_code) == ("failed", "failed", ErrorCode.RESULT_GONE)
+
+
+# -- fuzz: no input reaches a 500 ------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from posebake_core.jobs import OPTION_NAMES  # noqa: E402
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # anything a client can encode
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
+                   st.floats(allow_nan=True, allow_infinity=True), TEXT, st.lists(st.integers(), max_size=3),
+                   st.dictionaries(TEXT, st.integers(), max_size=2))
+KEYS = st.one_of(st.sampled_from(OPTION_NAMES + ("path", "file", "max_poeple")), TEXT)
+FUZZ = settings(max_examples=80, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def paths(root: Path) -> st.SearchStrategy[str]:
+    """Paths a client might send: in the root or not, looping, too long, NUL, relative, odd scripts; never
+    the one real clip (a valid job would run the estimator for every example)."""
+    fixed = [str(root / "loop_a.mp4"), str(root), str(root / ".." / ".." / "etc" / "passwd"), "/", "",
+             str(root / ("x" * 5000)), str(root / "a\x00"), "relative.mp4", "~/v.mp4", str(root / CLIP / "x")]
+    return st.one_of(st.sampled_from(fixed), TEXT, TEXT.map(lambda s: f"{root}/{s}"),
+                     TEXT.map(lambda s: f"{root}/{s}" * 40))
+
+
+def assert_not_500(r: httpx.Response) -> None:
+    assert r.status_code < 500, (r.status_code, r.text[:500])
+    if r.status_code >= 400:
+        body = r.json()
+        assert set(body) >= {"detail", "code"} and body["code"] != ErrorCode.INTERNAL, body
+
+
+def test_fuzz_json_jobs_never_500(http: httpx.Client, root: Path) -> None:
+    @FUZZ
+    @given(opts=st.dictionaries(KEYS, VALUES, max_size=5), path=paths(root))
+    def check(opts: dict, path: str) -> None:
+        assert_not_500(http.post("/jobs", json={**opts, "path": path}))
+    check()
+
+
+def test_fuzz_form_jobs_never_500(http: httpx.Client, root: Path) -> None:
+    @FUZZ
+    @given(fields=st.dictionaries(KEYS, TEXT, max_size=5), path=paths(root))
+    def check(fields: dict, path: str) -> None:
+        assert_not_500(http.post("/jobs", data={**fields, "path": path}))
+    check()
+
+
+def test_fuzz_upload_names_and_options_never_500(server: Server, http: httpx.Client) -> None:
+    @FUZZ
+    @given(name=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300),
+           fields=st.dictionaries(st.sampled_from(OPTION_NAMES), TEXT, max_size=3))
+    def check(name: str, fields: dict) -> None:
+        r = http.post("/jobs", files={"file": (name, b"not a video at all", "video/mp4")}, data=fields)
+        assert_not_500(r)
+        assert r.status_code in (413, 415, 422), (r.status_code, r.text)
+    check()
+    assert uploads_left(server) == []
+
+
+def test_fuzz_job_ids_never_500(http: httpx.Client) -> None:
+    from urllib.parse import quote
+
+    @FUZZ
+    @given(job_id=TEXT.filter(lambda s: s not in ("", ".", "..")))
+    def check(job_id: str) -> None:
+        for method, suffix in (("GET", ""), ("GET", "/result"), ("DELETE", "")):
+            r = http.request(method, f"/jobs/{quote(job_id, safe='')}{suffix}")  # as the add-on's client sends it
+            assert_not_500(r)
+            assert r.status_code in (404, 405), (job_id, r.status_code, r.text)
+    check()
