@@ -154,3 +154,16 @@ def test_serve_records_the_bound_url_only_after_binding(tmp_path: Path, model_fi
     finally:
         first.terminate()
         first.wait(30)
+
+
+def test_a_truncated_video_is_estimated_with_a_warning(videos: Path, tmp_path: Path, model_files: Path) -> None:
+    """The frames that decode are used, and the user is told the file ended early (as an event for the
+    add-on's subprocess runner, which shows it in the panel's message)."""
+    from posebake_core.jobs import parse_event
+
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((videos / "sports2d_two_people_exit_frame.mp4").read_bytes()[:400_000])  # 12 of 230 frames
+    proc = run("estimate", cut, "-o", tmp_path / "o.npz", "--end", "30", "--fov", "55", "--events")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [e["message"] for e in map(parse_event, proc.stdout.splitlines()) if e and e["event"] == "warning"]
+    assert any("ended after 12 of the 30 frames" in w for w in warnings), proc.stdout

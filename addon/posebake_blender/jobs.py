@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from posebake_core.jobs import JOB_OPTIONS, parse_event
@@ -36,6 +36,7 @@ class Progress:
     eta_s: float | None = None
     message: str = ""
     result_path: str | None = None
+    warnings: list[str] = field(default_factory=list)  # the estimate worked, but the user should know
 
     @property
     def finished(self) -> bool:
@@ -90,6 +91,7 @@ class ServiceJob:
         self._phase = "new"
         self._last = 0.0
         self._cancelled = False
+        self._warnings: list[str] = []
 
     def start(self) -> None:
         self._phase = "submit"
@@ -118,7 +120,9 @@ class ServiceJob:
         elif self._phase == "status":
             self._update(value)
         elif self._phase == "download":
-            return self._set("done", "done", result_path=value)
+            self._set("done", "done", result_path=value)
+            self.progress.warnings = list(self._warnings)
+            return self.progress
         elif self._phase == "cancel":
             return self._set("cancelled", "cancelled")
         if self._phase == "status" and not self.progress.finished:
@@ -137,6 +141,7 @@ class ServiceJob:
     def _update(self, job: dict[str, Any]) -> None:
         state = job.get("state", "queued")
         if state == "done":
+            self._warnings = [str(w) for w in job.get("warnings") or []]
             self._phase = "download"
             self.progress = Progress("downloading", "downloading", 1.0, 0.0)
             self._call = _Call(lambda: self.client.result(self.job_id, self.dest))
@@ -239,7 +244,8 @@ class SubprocessJob:
         if self._cancelled:
             self.progress = Progress("cancelled", "cancelled")
         elif rc == 0 and os.path.isfile(self.dest):
-            self.progress = Progress("done", "done", 1.0, 0.0, result_path=self.dest)
+            self.progress = Progress("done", "done", 1.0, 0.0, result_path=self.dest,
+                                     warnings=[str(e.get("message")) for e in events if e.get("event") == "warning"])
         else:
             errs = [e["message"] for e in events if e.get("event") == "error" and e.get("message")]
             detail = errs[-1] if errs else (lines[-1] if lines else f"exit status {rc}")

@@ -174,6 +174,8 @@ def poll_step() -> float | None:
         obj = bpy.data.objects.get(run.armature)
         try:
             _finish_bake(s, obj, s.motion_path, run.options, run.preset, run.camera)
+            for warning in p.warnings:  # from the estimate (a video shorter than its header says)
+                s.message += f"; note: {warning}"
         except BakeError as exc:
             s.status, s.message = "ERROR", str(exc)
         except Exception as exc:  # a bug: still end the job visibly instead of leaving it 'running'

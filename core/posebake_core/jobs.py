@@ -221,6 +221,11 @@ def progress_event(stage: str, done: int, total: int) -> dict[str, Any]:
     return {"event": "progress", "stage": str(stage), "done": int(done), "total": int(total)}
 
 
+def warning_event(message: str) -> dict[str, Any]:
+    """The run worked, but the user should know (a video that ended before its announced length)."""
+    return {"event": "warning", "message": str(message)}
+
+
 def error_event(code: str, message: str) -> dict[str, Any]:
     return {"event": "error", "code": code, "message": message}
 

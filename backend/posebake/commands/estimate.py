@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posebake_core.atomic import staged_outputs
-    from posebake_core.jobs import event_line, progress_event
+    from posebake_core.jobs import event_line, progress_event, warning_event
 
     from ..estimate import EstimateOptions, Estimator
 
@@ -128,5 +128,5 @@ def _run(args: argparse.Namespace) -> int:
     if args.preview:
         print(f"preview written to {args.preview}")
     for warning in estimator.warnings:
-        print(f"warning: {warning}")
+        print(event_line(warning_event(warning)) if args.events else f"warning: {warning}", flush=True)
     return 0
