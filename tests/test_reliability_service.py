@@ -220,7 +220,8 @@ from posebake_core.jobs import OPTION_NAMES  # noqa: E402
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # anything a client can encode
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
-                   st.floats(allow_nan=True, allow_infinity=True), TEXT, st.lists(st.integers(), max_size=3),
+                   st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False),
+                   st.sampled_from([1e-300, -0.0, 1e308, 179.9999, 2 ** 53 + 1]), TEXT, st.lists(st.integers(), max_size=3),
                    st.dictionaries(TEXT, st.integers(), max_size=2))
 KEYS = st.one_of(st.sampled_from(OPTION_NAMES + ("path", "file", "max_poeple")), TEXT)
 FUZZ = settings(max_examples=80, deadline=None, database=None,

@@ -11,18 +11,42 @@ from __future__ import annotations
 ADDON_ID = __package__ or __name__
 
 
+#: the name scripts import the add-on by (`from posebake_blender import api`), whatever Blender installed it as
+STABLE_NAME = "posebake_blender"
+
+
+def _alias_stable_name() -> None:
+    """Make an extension installed as `bl_ext.<repo>.posebake_blender` importable as `posebake_blender`
+    (and `posebake_blender.api`), pointing at these very modules, not at a second copy."""
+    import sys
+
+    from . import api
+
+    if __name__ != STABLE_NAME:
+        sys.modules.setdefault(STABLE_NAME, sys.modules[__name__])
+        sys.modules.setdefault(f"{STABLE_NAME}.api", api)
+
+
 def register() -> None:
-    from . import mapping, ops, props, ui
+    from . import mapping, ops, props, script_ops, ui
     props.register()
     ops.register()
+    script_ops.register()
     mapping.register()
     ui.register()
+    _alias_stable_name()
 
 
 def unregister() -> None:
-    from . import mapping, ops, props, ui
+    import sys
+
+    from . import mapping, ops, props, script_ops, ui
     ops.stop_polling()
     ui.unregister()
     mapping.unregister()
+    script_ops.unregister()
     ops.unregister()
     props.unregister()
+    if __name__ != STABLE_NAME and sys.modules.get(STABLE_NAME) is sys.modules[__name__]:
+        del sys.modules[STABLE_NAME]
+        sys.modules.pop(f"{STABLE_NAME}.api", None)

@@ -31,6 +31,11 @@ def install(zip_path: str) -> dict:
     out["enabled"] = [k for k in bpy.context.preferences.addons.keys() if "posebake" in k]
     out["panel"] = hasattr(bpy.types, "VIEW3D_PT_posebake")
     out["prefs"] = type(bpy.context.preferences.addons[out["enabled"][0]].preferences).__name__
+    from posebake_blender import api  # the stable name scripts use, answered by the installed extension
+
+    out["api"] = api.__name__
+    out["api_version"] = api.API_VERSION
+    out["bake_file_operator"] = "bake_file" in dir(bpy.ops.posebake)
     import posebake_core
     from posebake_core.motion import SCHEMA
 

@@ -15,6 +15,7 @@ from posebake_core.retarget.prepare import BakeOptions, PrepareError, frame_slic
 
 from .bake import BakeError, BakeResult, bake, check_rig, match_scene_fps
 from .camera import create_camera
+from .guard import SceneGuard
 
 __all__ = ["bake_motion", "load_motion", "match_scene_fps", "summarize"]
 
@@ -34,25 +35,28 @@ def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | None
 
     `set_scene_fps` changes the scene rate to the motion's first (headless bakes into a fresh scene want
     one key per frame; the panel leaves the user's scene rate alone and keys land between frames).
-    `camera` also adds a camera matching the video (see `blender.camera`); its facts go in `camera_info`."""
+    `camera` also adds a camera matching the video (see `blender.camera`); its facts go in `camera_info`.
+    A failure after the scene was first touched undoes the bake (`guard.SceneGuard`). The panel,
+    `posebake bake`/`batch` and `api.bake` all come through here."""
     check_rig(obj, preset)  # fail on the rig before reading a possibly large file
     mf = load_motion(motion) if isinstance(motion, str) else motion
     try:
         canon = motion_to_canonical(mf, opts)
     except PrepareError as exc:
         raise BakeError(str(exc)) from None
-    if set_scene_fps:
-        match_scene_fps(bpy.context.scene, mf.fps)
     contacts, lock_options = None, None
     if opts.contact_height is not None:  # the user's own threshold: detect again
         lock_options = {"height": float(opts.contact_height)}
     elif mf.contacts is not None:  # the feet the estimate found planted: the bake locks those
         c = mf.contacts[opts.track, frame_slice(mf, opts)]
         contacts = {"L": c[:, 0], "R": c[:, 1]}
-    res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
-               scale_to_rig=opts.scale_to_rig, contacts=contacts, lock_options=lock_options)
-    if camera:
-        res.camera_info = create_camera(obj, mf, opts, res)
+    with SceneGuard(obj):  # a failure from here on leaves the scene as it was
+        if set_scene_fps:
+            match_scene_fps(bpy.context.scene, mf.fps)
+        res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
+                   scale_to_rig=opts.scale_to_rig, contacts=contacts, lock_options=lock_options)
+        if camera:
+            res.camera_info = create_camera(obj, mf, opts, res)
     return res
 
 

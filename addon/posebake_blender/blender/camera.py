@@ -148,13 +148,11 @@ def create_camera(obj, mf: Motion, opts: BakeOptions, result: BakeResult,
     make it the scene camera, set render size and rate to the video's; returns plain facts for the CLI."""
     scene = bpy.context.scene
     centres, rots = camera_world_path(mf, opts, result, np.array(obj.matrix_world))
-    _remove_previous(obj)
     data = bpy.data.cameras.new(name)
     set_intrinsics(data, mf.K, mf.image_size)
     data.clip_start = 0.01
     data.clip_end = max(1000.0, float(np.linalg.norm(centres[0] - np.array(obj.matrix_world.translation))) * 10)
     cam_obj = bpy.data.objects.new(name, data)
-    cam_obj[CAMERA_FOR] = obj.name
     scene.collection.objects.link(cam_obj)
     f0, f1 = result.frame_range
     frames = np.linspace(f0, f1, len(centres)) if len(centres) > 1 else np.array([f0])
@@ -167,5 +165,7 @@ def create_camera(obj, mf: Motion, opts: BakeOptions, result: BakeResult,
     video_first = mf.frame_start + frame_slice(mf, opts).start
     has_bg = _background(cam_obj, mf, f0, video_first)
     anim = cam_obj.animation_data is not None and cam_obj.animation_data.action is not None
+    _remove_previous(obj)  # only once the new camera is complete: a failure above keeps the old one
+    cam_obj[CAMERA_FOR] = obj.name
     return {"camera": cam_obj.name, "camera_lens": float(data.lens), "camera_animated": bool(anim),
             "camera_background": has_bg, "video_first": int(video_first)}
