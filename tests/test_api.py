@@ -112,3 +112,13 @@ def test_readme_example_runs_as_written(shot: dict[str, Path], tmp_path: Path) -
     assert "preset: cmu_bvh | missing: none" in out and "refused: unknown rig preset 'no_such_rig'" in out, out
     assert "baking 100%" in out and re.search(r"baked \S+ frames \(1\.0, \d+\.\d+\) camera ", out), out
     assert (tmp_path / "shot_baked.blend").stat().st_size > 100_000
+
+
+def test_bake_a_video_blocks_through_the_backend(shot: dict[str, Path], videos: Path) -> None:
+    dest = shot["dir"] / "runner_api.npz"
+    got = run_blender(shot["dir"], "api_script", "video_script", str(shot["blend"]), str(videos / CLIP),
+                      sys.executable, str(dest), timeout=400)
+    assert got["motion_path"] == str(dest) and dest.is_file(), got
+    assert "landmarks" in got["stages"] and "baking" in got["stages"] and got["last"] == ["baking", 1.0], got
+    assert got["frame_range"][0] == 1.0 and got["action"], got
+    assert "backend Python" in got["missing_python"] and got["unchanged"], got

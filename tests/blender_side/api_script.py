@@ -168,3 +168,25 @@ def signatures() -> dict:
     return {"version": api.API_VERSION,
             "functions": {n: str(inspect.signature(getattr(api, n))) for n in api.__all__
                           if inspect.isfunction(getattr(api, n))}}
+
+
+def video_script(shot: str, video: str, python: str, dest: str) -> dict:
+    """`api.bake` on a video: the estimate runs through a subprocess backend while the call blocks."""
+    import bpy
+
+    from posebake_blender import api
+
+    bpy.ops.wm.open_mainfile(filepath=shot)
+    rig = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    seen: list[tuple[str, float]] = []
+    res = api.bake(rig, video, frame_start=0, frame_end=20, backend=api.Backend(mode="subprocess", python=python),
+                   motion_out=dest, progress=lambda stage, f: seen.append((stage, round(f, 3))))
+    before = scene_state()
+    try:
+        api.bake(rig, video, backend=api.Backend(mode="subprocess", python=python + ".missing"))
+        missing_python = None
+    except api.BakeError as exc:
+        missing_python = str(exc)
+    return {"action": res.action.name, "frame_range": list(res.frame_range), "motion_path": res.motion_path,
+            "stages": sorted({s for s, _ in seen}), "last": seen[-1] if seen else None,
+            "missing_python": missing_python, "unchanged": scene_state() == before}
