@@ -30,14 +30,16 @@ CHAR = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data")) / 
 WORK = REPO / "bench" / ".work" / "foot_lock"
 POINTS = {"L": ("LeftFoot", "LeftToeBase"), "R": ("RightFoot", "RightToeBase")}
 
-def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def baked_points(blend: Path, names: list[str]) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
     """(heads (T,N,3), rig leg length, rest heights (N,), soles (T,4,3): left heel, left toe tip, right heel,
-    right toe tip on the deformed mesh), read back in pip bpy by bench/foot_measure.py."""
+    right toe tip on the deformed mesh, and the soles' rest heights (4,)), read back in pip bpy by
+    bench/foot_measure.py."""
     out = WORK / "points.json"
     subprocess.run(["timeout", "600", sys.executable, str(REPO / "bench" / "foot_measure.py"), str(blend),
                     json.dumps(names), str(out)], check=True, capture_output=True)
     got = json.loads(out.read_text())
-    return np.array(got["points"]), float(got["leg"]), np.array(got["rest_z"]), np.array(got["soles"])
+    return (np.array(got["points"]), float(got["leg"]), np.array(got["rest_z"]), np.array(got["soles"]),
+            np.array(got["soles_rest_z"]))
 
 
 def slide_cm(points: np.ndarray, contact: np.ndarray) -> float:
@@ -65,9 +67,9 @@ def main() -> None:
             blend = WORK / f"{clip}_{mode}.blend"
             subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR),
                             "-o", str(blend), *extra], check=True, capture_output=True)
-            pts, rig_leg, rest_z, soles = baked_points(blend, names)
+            pts, rig_leg, rest_z, soles, soles_rest = baked_points(blend, names)
             k_m = gt_leg / rig_leg  # scene units -> the character's metres
-            pts, rest_z, soles = pts * k_m, rest_z * k_m, soles * k_m
+            pts, rest_z, soles, soles_rest = pts * k_m, rest_z * k_m, soles * k_m, soles_rest * k_m
             for k, (S, pair) in enumerate(POINTS.items()):
                 n = min(len(pts), len(truth[S]))
                 for j, part in enumerate(("ankle", "ball")):
@@ -77,6 +79,10 @@ def main() -> None:
                 # the ball of the foot's height over its rest height (on the floor) in contact frames
                 ball = pts[:n, 2 * k + 1, 2] - rest_z[2 * k + 1]
                 row[f"{mode}_{S}_floor"] = float(np.median(np.abs(ball[truth[S][:n]])) * 100) \
+                    if truth[S][:n].any() else float("nan")
+                # the sole's lowest point (mesh heel or toe tip) over the floor (the rest sole's level)
+                sole = soles[:n, 2 * k:2 * k + 2, 2].min(axis=1) - soles_rest[2 * k:2 * k + 2].min()
+                row[f"{mode}_{S}_sole"] = float(np.median(np.abs(sole[truth[S][:n]])) * 100) \
                     if truth[S][:n].any() else float("nan")
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -90,12 +96,14 @@ def main() -> None:
              "those frames, median. The ground truth's own feet move under 1 "
              "cm/frame there by definition.\n",
              "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | heel L off / on | "
-             "heel R off / on | toe tip L off / on | toe tip R off / on | ball above the floor L / R, lock on (cm) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "heel R off / on | toe tip L off / on | toe tip R off / on | ball above the floor L / R, lock on (cm) | "
+             "sole above the floor L off / on | sole R off / on (cm) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" for p in ("ankle", "ball", "heel", "toe")
                  for S in "LR"]
         cells.append(f"{r['on_L_floor']:.1f} / {r['on_R_floor']:.1f}")
+        cells += [f"{r[f'off_{S}_sole']:.1f} / {r[f'on_{S}_sole']:.1f}" for S in "LR"]
         lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
     r = runner()
     print(json.dumps(r), flush=True)
@@ -134,7 +142,7 @@ def runner(frames: int = 3) -> dict:
     held = {S: detect_foot_contacts(canon.joints[f"heel_{S.lower()}"], canon.joints[f"toe_tip_{S.lower()}"],
                                     canon.fps, leg) for S in "LR"}
     names = [n for pair in POINTS.values() for n in pair]
-    pts, rig_leg, _, _ = baked_points(blend, names)
+    pts, rig_leg, _, _, _ = baked_points(blend, names)
     pts = pts * (leg / rig_leg)  # scene units -> the runner's estimated metres
     out = {"contact_share": {S: float(held[S].mean()) for S in "LR"}}
     for k, S in enumerate("LR"):

@@ -62,7 +62,7 @@ def measure(blend: str, names: list[str]) -> dict:
         soles.append(_mesh_points(mesh)[sites].tolist())
     leg = sum(float(np.linalg.norm(rest(x) - rest(y))) for x, y in (("LeftUpLeg", "LeftLeg"), ("LeftLeg", "LeftFoot")))
     return {"points": heads, "soles": soles, "sole_names": ["left_heel", "left_toe_tip", "right_heel",
-                                                              "right_toe_tip"],
+                                                              "right_toe_tip"], "soles_rest_z": v[sites, 2].tolist(),
             "leg": leg, "rest_z": [float(rest(n)[2]) for n in names]}
 
 

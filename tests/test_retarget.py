@@ -17,7 +17,7 @@ from posebake_core.skeleton import standing_pose  # noqa: E402
 from posebake_blender import rigs  # noqa: E402
 from posebake_core.retarget.armature import RestPose  # noqa: E402
 from posebake_core.retarget.canonical import from_blazepose, from_cmu  # noqa: E402
-from posebake_core.retarget.contacts import detect_foot_contacts, two_bone_ik  # noqa: E402
+from posebake_core.retarget.contacts import foot_offsets, detect_foot_contacts, two_bone_ik  # noqa: E402
 from posebake_core.rot import axis_angle, frame  # noqa: E402
 from posebake_core.retarget.solve import solve  # noqa: E402
 from posebake_core.retarget.world import to_world  # noqa: E402
@@ -98,8 +98,16 @@ def test_cmu_onto_its_own_skeleton_is_exact():
     assert np.allclose(np.linalg.norm(q, axis=-1), 1) and (np.sum(q[:, 1:] * q[:, :-1], -1) >= 0).all()
 
 
+def _stillest_foot_point(sol, rest, mapping, side: str) -> np.ndarray:
+    """(T-1,) how far the stillest of the foot's heel, ball and toe tip moves from each frame to the next."""
+    full = np.stack([sol.world[n] for n in rest.names], axis=1)
+    ankle = sol.heads[:, rest.index(mapping[f"foot.{side}"][0])]
+    pts = ankle[:, None] + foot_offsets(rest, mapping, full, side.lower(), np.array([0.0, 0.0, 1.0]))
+    return np.linalg.norm(np.diff(pts, axis=0), axis=-1).min(axis=1)
+
+
 @pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
-def test_foot_lock_pins_ankles_during_contact():
+def test_foot_lock_holds_the_whole_foot_during_contact():
     m, pos, glob = _cmu()
     canon = from_cmu(m.names, pos, glob, m.fps)
     rest = _bvh_rest(m, seed=1)
@@ -108,9 +116,12 @@ def test_foot_lock_pins_ankles_during_contact():
     for side, foot in (("L", "LeftFoot"), ("R", "RightFoot")):
         c = sol.contacts[side]
         assert c.sum() > 20
-        a = sol.heads[:, rest.index(foot), :2]
-        step = np.linalg.norm(np.diff(a, axis=0), axis=1)[c[1:] & c[:-1]]
-        assert step.max() <= 0.005
+        # the whole foot is held: a point of the sole (the planted one) does not move; the ankle moves only as
+        # the foot rolls over it. Exact where the leg reaches; a leg at full stretch falls short by a mm or two.
+        still = _stillest_foot_point(sol, rest, mapping, side)[c[1:] & c[:-1]]
+        assert np.median(still) < 1e-9 and (still < 1e-6).mean() > 0.9 and still.max() < 0.002, still.max()
+        ankle = np.linalg.norm(np.diff(sol.heads[:, rest.index(foot)], axis=0), axis=1)[c[1:] & c[:-1]]
+        assert np.median(ankle) <= 0.005 and ankle.max() <= 0.03
 
 
 def test_detect_contacts_and_two_bone_ik():
@@ -202,9 +213,8 @@ def test_the_motions_own_contacts_are_the_ones_locked():
     assert (held.contacts["L"] == found["L"]).all() and not held.contacts["R"].any()
     right = rest.index("RightFoot")
     np.testing.assert_allclose(held.heads[:, right], free.heads[:, right], atol=1e-12)  # not locked
-    left = held.heads[:, rest.index("LeftFoot"), :2]
     inside = found["L"][1:] & found["L"][:-1]
-    assert np.linalg.norm(np.diff(left, axis=0), axis=1)[inside].max() < 0.005
+    assert np.median(_stillest_foot_point(held, rest, mapping, "L")[inside]) < 1e-9  # held
 
 
 def test_foot_lock_never_bends_a_knee_backwards_or_stretches_a_leg():

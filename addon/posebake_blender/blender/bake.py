@@ -104,8 +104,10 @@ def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: boo
     world_to_arm = np.array(obj.matrix_world.inverted())
     src = canon.transformed(world_to_arm)
     up_arm = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    up_arm = up_arm / np.linalg.norm(up_arm)
+    floor = float(up_arm @ world_to_arm[:3, 3])  # the canonical world's ground (z = 0) in armature space
     sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig,
-                up=up_arm / np.linalg.norm(up_arm), contacts=contacts, lock_options=lock_options)
+                up=up_arm, contacts=contacts, lock_options=lock_options, floor=floor)
     if not scale_to_rig:
         from posebake_core.retarget.prepare import unscaled_root
         up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])

@@ -130,7 +130,7 @@ def solve_track(canon: CanonicalPose, foot_lock: bool = False,
     Motion's; `foot_lock=True` pins planted feet as the Blender bake does (the Motion's own `contacts`
     when given)."""
     rest = rest_pose(rest_joints_for(canon))
-    sol = solve(canon, rest, MAPPING, root_motion="Hips", foot_lock=foot_lock, contacts=contacts)
+    sol = solve(canon, rest, MAPPING, root_motion="Hips", foot_lock=foot_lock, contacts=contacts, floor=0.0)
     world: dict[str, np.ndarray] = {}
     T = canon.num_frames
     for i, name in enumerate(rest.names):  # parents precede children

@@ -2,9 +2,10 @@
 
 Video-derived motion (and retargeting onto other proportions) makes planted feet slide. We detect
 contact on the source (the heel or the toe low and slow, `detect_foot_contacts`), and during each contact
-pin the rig's ankle to where it stands on average, bending thigh and shin analytically so the knee stays
-in its own bend plane. The pin is blended in before and out after each contact over a few frames, so the
-leg never pops; inside the contact the ankle does not move at all. Thresholds are in leg lengths so units
+hold the whole foot: its lowest point (heel, ball or toe tip) stays planted on the floor while the foot rolls
+over it, and thigh and shin bend analytically to put the ankle where that requires, the knee staying in its
+own bend plane. The pin is blended in before and out after each contact over a few frames, so the leg
+never pops. Thresholds are in leg lengths so units
 do not matter; heights are along the world's up axis, given in the armature's space.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from ..motion import Motion
 from ..rot import normalize, swing
 from ..timeseries import segments
-from .armature import RestPose, fk_heads, is_under
+from .armature import RestPose, fk_heads, is_under, rest_joints
 from .canonical import CanonicalPose, leg_length
 
 
@@ -78,21 +79,71 @@ def _drop_short(c: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def lock_targets(pos: np.ndarray, contact: np.ndarray, blend: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Pinned positions (T,3) and weights (T,): each contact holds its mean position (weight 1), ramping
-    smoothly to the free position over `blend` frames before and after."""
-    T = len(pos)
-    target, weight = pos.copy(), np.zeros(T)
-    best = np.full(T, np.inf)
+#: A foot point must be this much lower (leg lengths) than the planted one to take over as the pivot during
+#: a contact (heel strike -> flat -> toe-off). Estimated feet jitter by ~1 cm (0.01 of a 0.9 m leg, the
+#: ground-truth clips' noise, bench/results/accuracy.md); twice that keeps a flat foot from flickering between
+#: its heel and its ball, each switch of which re-anchors and could walk the foot away.
+PIVOT_SWITCH = 0.02
+
+
+def foot_offsets(rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, side: str,
+                 up: np.ndarray) -> np.ndarray:
+    """(T,3,3): the heel, the ball and the toe tip of one foot relative to its ankle, posed by the world
+    rotations `full` (T,B,3,3). The rig's rest points come from its bones (`rest_joints`); the heel is put on
+    the sole, the level of the lower of ball and toe tip at rest, so a flat foot has all three on the floor."""
+    S = side.upper()
+    rj = rest_joints(rest, mapping)
+    ankle, ball, tip = rj[f"ankle_{side}"], rj[f"toe_{side}"], rj[f"toe_tip_{side}"]
+    sole = min(float(ball @ up), float(tip @ up))
+    heel = rj[f"heel_{side}"] + (sole - float(rj[f"heel_{side}"] @ up)) * up
+    ia = rest.index(mapping[f"foot.{S}"][0])
+    toe = mapping.get(f"toe.{S}") or []
+    it = rest.index(toe[0]) if toe else ia
+    R_foot, R_toe = full[:, ia], full[:, it]
+    off_heel = R_foot @ (heel - ankle)
+    off_ball = R_foot @ (ball - ankle)
+    off_tip = off_ball + R_toe @ (tip - ball)
+    return np.stack([off_heel, off_ball, off_tip], axis=1)
+
+
+def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, up: np.ndarray, floor: float | None,
+                  switch: float, blend: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Ankle goals (T,3) and weights (T,) that hold the whole foot during each contact.
+
+    In a contact the foot's lowest point (heel, ball or toe tip, by its own posed rotation) is the pivot: it
+    stays where it was planted while the foot rolls over it (heel strike, flat, toe-off), so the ankle moves
+    exactly as the roll requires and no point on the sole slides. The first pivot is planted at its mean
+    position over the contact, on the `floor` (the ground's height along `up`; None keeps its own height);
+    a later pivot takes over where it stands at the switch, so the foot never jumps. `switch`: how much lower
+    (scene units) a point must be to take over. Each contact blends in over `blend` frames before it and out
+    over `blend` after it (smoothstep weights), so the leg never pops."""
+    T = len(ankle)
+    target, weight = ankle.copy(), np.zeros(T)
     for a, b in segments(contact):
-        anchor = pos[a:b].mean(axis=0)
-        for t in range(max(0, a - blend), min(T, b + blend)):
-            dist = max(a - t, t - (b - 1), 0)
-            if dist < best[t]:
-                best[t] = dist
-                u = 1.0 - dist / (blend + 1)
-                weight[t] = u * u * (3 - 2 * u)
-                target[t] = anchor
+        pts = ankle[a:b, None] + offsets[a:b]  # (n,3,3) the foot's points, free
+        h = pts @ up
+        k = int(np.argmin(h[0]))
+        pivot = pts[:, k].mean(axis=0)
+        if floor is not None:
+            pivot += (floor - float(pivot @ up)) * up
+        goal = np.empty((b - a, 3))
+        for i in range(b - a):
+            low = int(np.argmin(h[i]))
+            if low != k and h[i, low] < h[i, k] - switch:
+                prev = goal[i - 1] if i else ankle[a]
+                pivot = prev + offsets[a + i - 1 if i else a, low]  # where the new point stands now
+                if floor is not None:
+                    pivot += (floor - float(pivot @ up)) * up
+                k = low
+            goal[i] = pivot - offsets[a + i, k]
+        target[a:b], weight[a:b] = goal, 1.0
+        for t in list(range(max(0, a - blend), a)) + list(range(b, min(T, b + blend))):
+            dist = a - t if t < a else t - (b - 1)
+            u = 1.0 - dist / (blend + 1)
+            w = u * u * (3 - 2 * u)
+            if w > weight[t]:
+                weight[t] = w
+                target[t] = goal[0] if t < a else goal[-1]
     return target, weight
 
 
@@ -112,10 +163,13 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, 
 def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
               tb: int, delta: np.ndarray, blend: int = 4, height: float = CONTACT_HEIGHT,
               speed: float = CONTACT_SPEED, anchors: dict[int, int] | None = None, up: np.ndarray | None = None,
-              given: dict[str, np.ndarray] | None = None):
+              given: dict[str, np.ndarray] | None = None, floor: float | None = None):
     """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
     the solve; `tb`/`delta` are its translated bone and offset; `given` (per side, (T,) bool) are contacts
-    found before (the Motion's own), used instead of detecting them here. Returns (full, heads, contacts)."""
+    found before (the Motion's own), used instead of detecting them here; `floor`: the ground's height along
+    `up` (None: each planted foot keeps its own height). The whole foot is held (`pivot_targets`): its lowest
+    point stays put on the floor while the foot rolls. Returns (full, heads, contacts)."""
+    up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
     leg = float(np.nanmedian(leg_length(src.joints)))
     contacts: dict[str, np.ndarray] = {}
     idx = rest.index
@@ -135,7 +189,8 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         ih, ik, ia = idx(th[0]), idx(sh[0]), idx(ft[0])
         l1 = float(np.linalg.norm(rest.heads[ik] - rest.heads[ih]))
         l2 = float(np.linalg.norm(rest.heads[ia] - rest.heads[ik]))
-        goal, w = lock_targets(heads[:, ia], c, blend)
+        goal, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, s, up), c, up, floor,
+                                PIVOT_SWITCH * leg, blend)
         goal = heads[:, ia] + w[:, None] * (goal - heads[:, ia])
         sel = w > 0
         knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2)

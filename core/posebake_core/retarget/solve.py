@@ -132,11 +132,12 @@ def _chain_rotations(role: str, bones: list[str], src: CanonicalPose, rest: Rest
 
 def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], root_motion: str | None = None,
           foot_lock: bool = True, lock_options: dict | None = None, up: np.ndarray | None = None,
-          contacts: dict[str, np.ndarray] | None = None) -> Solution:
+          contacts: dict[str, np.ndarray] | None = None, floor: float | None = None) -> Solution:
     """Solve every frame of `src` (already in the armature's space and axes) onto `rest` through `mapping`
     (role -> bone names). Root travel is scaled by target/source leg length. `up` is the world's up axis
     in armature space (default +Z), for the foot contacts' heights; `contacts` ("L"/"R" -> (T,) bool), when
-    given, are the feet to lock (the Motion's own), else they are detected here."""
+    given, are the feet to lock (the Motion's own), else they are detected here; `floor`, the ground's
+    height along `up` in `src`'s space, is where locked feet are planted (None: where they stand)."""
     T = src.num_frames
     rj = rest_joints(rest, mapping)
     scale = float(leg_length(rj)) / float(np.nanmedian(leg_length(src.joints)))
@@ -168,7 +169,8 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
     out = Solution({}, rest.names[tb], delta @ rest.matrices[tb], src.fps, scale)
     if foot_lock:
         full, heads, out.contacts = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, anchors=anchors,
-                                              up=up, given=contacts, **(lock_options or {}))
+                                              up=up, given=contacts, floor=None if floor is None else floor * scale,
+                                              **(lock_options or {}))
     out.locations = detached_locations(rest, full, heads, anchors)
     for i, name in enumerate(rest.names):
         p = rest.parents[i]
