@@ -14,7 +14,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -31,16 +30,10 @@ class HeadlessError(Exception):
 
 
 def probe_writable(path: str) -> None:
-    """Create and delete a file beside `path`: the only check that also holds for root and read-only mounts."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise HeadlessError(f"output directory does not exist: {parent}")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".posebake-probe-", dir=parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise HeadlessError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+    """A real write beside `path` (the only check that also holds for root and read-only mounts)."""
+    from posebake_core.atomic import check_writable_dir
+
+    check_writable_dir(Path(path))
 
 
 def load_rig(path: str) -> None:
