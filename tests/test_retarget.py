@@ -272,3 +272,23 @@ def test_detached_bones_follow_their_chain_whatever_the_bone_order():
     ankle = hip + turn @ (heads[5] - heads[4]) + turn @ (heads[1] - heads[5])
     np.testing.assert_allclose(got[ix("thigh")], hip, atol=1e-12)
     np.testing.assert_allclose(got[ix("foot")], ankle, atol=1e-12)
+
+
+def test_two_bone_ik_keeps_a_nearly_straight_legs_bend_plane():
+    """A leg almost straight (knee 2 mm off the hip-ankle line, bent forward) asked to reach a goal off its
+    line bends forward, not backwards: the bend plane, not the knee's tiny offset, decides."""
+    hip = np.array([[0.0, 0.0, 0.9]])
+    ankle = np.array([[0.0, 0.0, 0.03]])
+    knee = np.array([[0.0, 0.002, 0.465]])  # +Y: forward
+    goal = np.array([[0.0, 0.15, 0.1]])  # ahead and higher: the leg must bend (the knee's offset alone says back)
+    l1 = float(np.linalg.norm(knee - hip))
+    l2 = float(np.linalg.norm(ankle - knee))
+    n0 = np.cross(knee - hip, ankle - knee)[0]
+    new = two_bone_ik(hip, knee, goal, l1, l2, ankle=ankle)
+    n1 = np.cross(new - hip, goal - new)[0]
+    assert n0 @ n1 > 0 and abs(np.linalg.norm(new - hip) - l1) < 1e-9 and abs(np.linalg.norm(goal - new) - l2) < 1e-9
+    assert (new - hip - ((new - hip) @ normalize_vec(goal - hip)[0]) * normalize_vec(goal - hip)[0])[0, 1] > 0
+
+
+def normalize_vec(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion import Motion
-from ..rot import normalize, swing
+from ..rot import frame, matrix_to_quat, normalize, quat_to_matrix, swing
 from ..timeseries import segments
 from .armature import RestPose, fk_heads, is_under, rest_joints
 from .canonical import CanonicalPose, leg_length
@@ -106,6 +106,54 @@ def foot_offsets(rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray
     return np.stack([off_heel, off_ball, off_tip], axis=1)
 
 
+#: A planted foot whose sole pitch (toe tip over heel, by the foot's own posed rotation) is within this many
+#: leg lengths of its rest pitch is flat: its rotation is frozen level for the run (heel, ball and toe tip
+#: then all stay still). About 3.5 cm on a 0.9 m leg, 8 degrees over a 25 cm foot: twice the foot-pitch
+#: jitter of estimated feet on the ground-truth clips, so a flat stance is not read as a roll.
+FLAT_PITCH = 0.04
+
+
+def level_flat_feet(rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, side: str,
+                    contact: np.ndarray, up: np.ndarray, leg: float, blend: int = 2) -> np.ndarray:
+    """`full` with the foot (and toes) of `side` held level and still through each flat run of a contact.
+
+    An estimated foot wobbles by degrees from frame to frame; pinned at one point, the rest of the sole
+    would swing with it. Where the sole is flat on the ground, its rotation is set to the rig's rest foot
+    (flat) turned to the run's mean heading, blended in and out over `blend` frames (nlerp)."""
+    S = side.upper()
+    ia = rest.index(mapping[f"foot.{S}"][0])
+    rj = rest_joints(rest, mapping)
+    heel, tip = rj[f"heel_{side}"], rj[f"toe_tip_{side}"]
+    sole = tip - heel
+    rest_pitch = float(sole @ up)
+    fwd_rest = normalize(sole - rest_pitch * up)
+    posed = full[:, ia] @ sole
+    flat = contact & (np.abs(posed @ up - rest_pitch) < FLAT_PITCH * leg)
+    flat = _drop_short(flat, 2)
+    if not flat.any():
+        return full
+    out = full.copy()
+    bones = [i for i in range(len(rest.names)) if is_under(rest, i, ia)]
+    T = len(full)
+    for a, b in segments(flat):
+        heading = posed[a:b] - (posed[a:b] @ up)[:, None] * up
+        fwd = normalize(heading.mean(axis=0))
+        level = frame(fwd, up) @ frame(fwd_rest, up).T  # rest foot (flat) -> this heading, still flat
+        q_level = matrix_to_quat(level)
+        for t in range(max(0, a - blend), min(T, b + blend)):
+            dist = a - t if t < a else (t - (b - 1) if t >= b else 0)
+            w = 1.0 - dist / (blend + 1)
+            q_src = matrix_to_quat(full[t, ia])
+            q = w * q_level + (1 - w) * (q_src if q_src @ q_level >= 0 else -q_src)
+            fix = quat_to_matrix(q) @ full[t, ia].T
+            for i in bones:
+                out[t, i] = fix @ full[t, i] if i != ia else quat_to_matrix(q)
+        for t in range(a, b):  # toes lie flat with the foot, as at rest
+            for i in bones:
+                out[t, i] = level
+    return out
+
+
 def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, up: np.ndarray, floor: float | None,
                   switch: float, blend: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Ankle goals (T,3) and weights (T,) that hold the whole foot during each contact.
@@ -147,14 +195,22 @@ def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, u
     return target, weight
 
 
-def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, l2: float) -> np.ndarray:
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, l2: float,
+                ankle: np.ndarray | None = None) -> np.ndarray:
     """New knee positions (T,3) putting the ankle on `goal`, keeping the current knee's bend direction;
-    an unreachable goal straightens the leg towards it."""
+    an unreachable goal straightens the leg towards it. With the current `ankle`, the bend is kept as the
+    leg's bend plane (its normal), which stays right when a nearly straight leg must bend to reach a goal off
+    its line; from the knee's offset alone, such a leg could fold the wrong way."""
     axis = goal - hip
     d = np.clip(np.linalg.norm(axis, axis=-1), abs(l1 - l2) + 1e-6, (l1 + l2) * (1 - 1e-6))
     u = normalize(axis)
     pole = knee - hip
     pole = normalize(pole - np.sum(pole * u, -1, keepdims=True) * u)
+    if ankle is not None:
+        n = np.cross(knee - hip, ankle - knee)
+        by_plane = normalize(np.cross(u, n))  # the new bend normal is then n itself
+        ok = (np.linalg.norm(n, axis=-1) > 1e-9) & (np.linalg.norm(np.cross(n, u), axis=-1) > 1e-9)
+        pole = np.where(ok[:, None], by_plane, pole)
     a = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
     h = np.sqrt(np.maximum(l1 * l1 - a * a, 0.0))
     return hip + a[:, None] * u + h[:, None] * pole
@@ -189,11 +245,13 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         ih, ik, ia = idx(th[0]), idx(sh[0]), idx(ft[0])
         l1 = float(np.linalg.norm(rest.heads[ik] - rest.heads[ih]))
         l2 = float(np.linalg.norm(rest.heads[ia] - rest.heads[ik]))
+        full = level_flat_feet(rest, mapping, full, s, c, up, leg)
+        heads = fk_heads(rest, full, tb, delta, anchors)
         goal, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, s, up), c, up, floor,
                                 PIVOT_SWITCH * leg, blend)
         goal = heads[:, ia] + w[:, None] * (goal - heads[:, ia])
         sel = w > 0
-        knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2)
+        knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2, ankle=heads[sel, ia])
         r_th = swing(heads[sel, ik] - heads[sel, ih], knee - heads[sel, ih])
         shin_now = (r_th @ (heads[sel, ia] - heads[sel, ik])[..., None])[..., 0]
         r_sh = swing(shin_now, goal[sel] - knee)
