@@ -8,6 +8,7 @@ bench/results/contacts.md. Run: `.venv/bin/python bench/contacts.py`.
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import time
@@ -38,28 +39,35 @@ def gt_contacts(gt: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def estimated(name: str, fx: float) -> Path:
+def estimated(name: str, fx: float, clips: Path = CLIPS) -> Path:
     out = WORK / f"{name}.npz"
     if not out.is_file():
         WORK.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(CLIPS / f"{name}.mp4"), "-o",
+        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(clips / f"{name}.mp4"), "-o",
                         str(out), "--focal", f"{fx:.3f}", "--max-people", "1", "--quiet"], check=True,
                        capture_output=True)
     return out
 
 
-def detected(motion_path: Path) -> dict[str, np.ndarray]:
-    """The contacts the bake computes: on the canonical world-frame pose, as `solve` calls them."""
-    from posebake_core.motion import Motion
+def detected(motion_path: Path, **thresholds: float) -> dict[str, np.ndarray]:
+    """The contacts the bake computes: on the canonical world-frame pose, as `solve` calls them (with the
+    detector's own thresholds unless others are given)."""
     from posebake_core.retarget.canonical import leg_length
     from posebake_core.retarget.contacts import detect_foot_contacts
-    from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
 
-    m = Motion.load(motion_path)
-    canon = motion_to_canonical(m, BakeOptions())
+    canon = _canonical(motion_path)
     leg = float(np.nanmedian(leg_length(canon.joints)))
     return {S: detect_foot_contacts(canon.joints[f"heel_{S.lower()}"], canon.joints[f"toe_tip_{S.lower()}"],
-                                    canon.fps, leg) for S in "LR"}
+                                    canon.fps, leg, **thresholds) for S in "LR"}
+
+
+@functools.lru_cache(maxsize=None)
+def _canonical(motion_path: Path):
+    """The canonical world-frame pose of a Motion's main track (cached: a threshold grid reads it often)."""
+    from posebake_core.motion import Motion
+    from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
+
+    return motion_to_canonical(Motion.load(motion_path), BakeOptions())
 
 
 def ankle_rule(motion_path: Path) -> dict[str, np.ndarray]:

@@ -63,6 +63,10 @@ def main() -> None:
         gt_leg = sum(float(np.linalg.norm(gj[jn.index(a)] - gj[jn.index(b)]))
                      for a, b in (("LeftUpLeg", "LeftLeg"), ("LeftLeg", "LeftFoot")))
         row = {"clip": clip}
+        names_gt = [str(n) for n in gt["site_names"]]
+        for S, side in (("L", "left"), ("R", "right")):  # the ground truth's own sole, for reference
+            for part, site in (("heel", "heel"), ("toe", "toe_tip")):
+                row[f"gt_{S}_{part}"] = slide_cm(gt["sites_world"][:, names_gt.index(f"{side}_{site}")], truth[S])
         for mode, extra in (("off", ["--no-foot-lock"]), ("on", [])):
             blend = WORK / f"{clip}_{mode}.blend"
             subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR),
@@ -92,16 +96,20 @@ def main() -> None:
              "(cm/frame, scene units scaled by the ground truth's leg length over the rig's) of the baked ankle, "
              "ball of the foot, and the deformed mesh's heel and toe tip (picked as the ground truth's sites) "
              "between consecutive ground-truth contact frames of that foot (contacts: "
-             "bench/contacts.py); and how far the ball of the foot is from its rest height (the floor) in "
-             "those frames, median. The ground truth's own feet move under 1 "
-             "cm/frame there by definition.\n",
-             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | heel L off / on | "
-             "heel R off / on | toe tip L off / on | toe tip R off / on | ball above the floor L / R, lock on (cm) | "
-             "sole above the floor L off / on | sole R off / on (cm) |",
+             "bench/contacts.py), with the ground truth's own heel and toe tip in the same frames (GT: a contact "
+             "frame needs only one of them still, so the other may be rolling); how far the ball of the foot is "
+             "from its rest height in those frames, and how far the sole's lowest point (mesh heel or toe tip) is "
+             "from the floor (its rest level), medians. The lock holds the whole foot: the lowest of heel, ball "
+             "and toe tip is planted on the ground while the foot rolls over it, a flat stance is held level "
+             "(`posebake_core.retarget.contacts`).\n",
+             "| clip | ankle L off / on | ankle R off / on | ball L off / on | ball R off / on | heel L off / on / GT | "
+             "heel R off / on / GT | toe tip L off / on / GT | toe tip R off / on / GT | ball above the floor L / R, "
+             "lock on (cm) | sole above the floor L off / on | sole R off / on (cm) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" for p in ("ankle", "ball", "heel", "toe")
-                 for S in "LR"]
+        cells = [f"{r[f'off_{S}_{p}']:.1f} / {r[f'on_{S}_{p}']:.1f}" + (f" / {r[f'gt_{S}_{p}']:.1f}" if p in ("heel", "toe")
+                                                                           else "")
+                 for p in ("ankle", "ball", "heel", "toe") for S in "LR"]
         cells.append(f"{r['on_L_floor']:.1f} / {r['on_R_floor']:.1f}")
         cells += [f"{r[f'off_{S}_sole']:.1f} / {r[f'on_{S}_sole']:.1f}" for S in "LR"]
         lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
