@@ -217,6 +217,28 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, 
     return hip + a[:, None] * u + h[:, None] * pole
 
 
+#: The most the pelvis is lowered so a planted foot can reach the ground, in leg lengths. It absorbs the
+#: estimate's errors in foot height (forward_jumps_tracking's right foot floats 18 cm, 0.2 leg, above the
+#: ground in its estimate, bench/results/foot_lock.md) without turning a stance into a crouch.
+MAX_DROP = 0.25
+
+
+def pelvis_drop(hips: dict[str, np.ndarray], targets: dict[str, np.ndarray], weights: dict[str, np.ndarray],
+                reach: dict[str, float], up: np.ndarray, leg: float) -> np.ndarray:
+    """(T,) how far to lower the pelvis along `up` so each planted foot's ankle target lies within its leg's
+    reach from its hip (weighted by the lock's blend, so the drop eases in and out), at most `MAX_DROP`."""
+    T = len(next(iter(hips.values())))
+    drop = np.zeros(T)
+    for S, target in targets.items():
+        r = target - hips[S]
+        b = r @ up
+        c = np.sum(r * r, axis=-1) - reach[S] ** 2
+        disc = b * b - c
+        need = np.where(c <= 0, 0.0, np.where(disc >= 0, -b - np.sqrt(np.maximum(disc, 0.0)), -b))
+        drop = np.maximum(drop, weights[S] * np.clip(need, 0.0, MAX_DROP * leg))
+    return drop
+
+
 def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
               tb: int, delta: np.ndarray, blend: int = 4, height: float = CONTACT_HEIGHT,
               speed: float = CONTACT_SPEED, anchors: dict[int, int] | None = None, up: np.ndarray | None = None,
@@ -225,11 +247,13 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
     the solve; `tb`/`delta` are its translated bone and offset; `given` (per side, (T,) bool) are contacts
     found before (the Motion's own), used instead of detecting them here; `floor`: the ground's height along
     `up` (None: each planted foot keeps its own height). The whole foot is held (`pivot_targets`): its lowest
-    point stays put on the floor while the foot rolls. Returns (full, heads, contacts)."""
+    point stays put on the floor while the foot rolls; where a leg cannot reach its planted foot, the pelvis
+    is lowered (`pelvis_drop`). Returns (full, heads, contacts, delta)."""
     up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
     leg = float(np.nanmedian(leg_length(src.joints)))
     contacts: dict[str, np.ndarray] = {}
     idx = rest.index
+    legs: dict[str, tuple[int, int, int, float, float]] = {}
     for S in ("L", "R"):
         if not all(mapping.get(f"{k}.{S}") for k in ("thigh", "shin", "foot")):
             continue
@@ -242,33 +266,44 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         contacts[S] = c
         if not c.any():
             continue
-        th, sh, ft = mapping[f"thigh.{S}"], mapping[f"shin.{S}"], mapping[f"foot.{S}"]
-        ih, ik, ia = idx(th[0]), idx(sh[0]), idx(ft[0])
-        l1 = float(np.linalg.norm(rest.heads[ik] - rest.heads[ih]))
-        l2 = float(np.linalg.norm(rest.heads[ia] - rest.heads[ik]))
+        ih, ik, ia = (idx(mapping[f"{k}.{S}"][0]) for k in ("thigh", "shin", "foot"))
+        legs[S] = (ih, ik, ia, float(np.linalg.norm(rest.heads[ik] - rest.heads[ih])),
+                   float(np.linalg.norm(rest.heads[ia] - rest.heads[ik])))
         full = level_flat_feet(rest, mapping, full, s, c, up, leg)
+    if not legs:
+        return full, heads, contacts, delta
+    heads = fk_heads(rest, full, tb, delta, anchors)
+    targets, weights = {}, {}
+    for S, (ih, ik, ia, l1, l2) in legs.items():
+        targets[S], weights[S] = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, S.lower(), up),
+                                               contacts[S], up, floor, PIVOT_SWITCH * leg, blend)
+    drop = pelvis_drop({S: heads[:, v[0]] for S, v in legs.items()}, targets, weights,
+                       {S: (v[3] + v[4]) * (1 - 1e-3) for S, v in legs.items()}, up, leg)
+    if drop.any():
+        delta = delta - drop[:, None] * up
         heads = fk_heads(rest, full, tb, delta, anchors)
-        goal, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, s, up), c, up, floor,
-                                PIVOT_SWITCH * leg, blend)
-        goal = heads[:, ia] + w[:, None] * (goal - heads[:, ia])
+    for S, (ih, ik, ia, l1, l2) in legs.items():
+        w = weights[S]
+        goal = heads[:, ia] + w[:, None] * (targets[S] - heads[:, ia])
         sel = w > 0
         knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2, ankle=heads[sel, ia])
         r_th = swing(heads[sel, ik] - heads[sel, ih], knee - heads[sel, ih])
         shin_now = (r_th @ (heads[sel, ia] - heads[sel, ik])[..., None])[..., 0]
         r_sh = swing(shin_now, goal[sel] - knee)
-        foot_world = {b: full[sel, idx(b)].copy() for b in ft + mapping.get(f"toe.{S}", [])}
+        foot_world = {b: full[sel, idx(b)].copy() for b in mapping[f"foot.{S}"] + mapping.get(f"toe.{S}", [])}
         new = full.copy()
         # rotate the thigh subtree, then the shin subtree on top; the foot keeps its world rotation
-        for i, name in enumerate(rest.names):
+        for i in range(len(rest.names)):
             if is_under(rest, i, ih):
                 new[sel, i] = r_th @ new[sel, i]
-        for i, name in enumerate(rest.names):
+        for i in range(len(rest.names)):
             if is_under(rest, i, ik):
                 new[sel, i] = r_sh @ new[sel, i]
         for b, m in foot_world.items():
             fix = m @ np.swapaxes(new[sel, idx(b)], -1, -2)
-            for i, name in enumerate(rest.names):
+            for i in range(len(rest.names)):
                 if is_under(rest, i, idx(b)):
                     new[sel, i] = fix @ new[sel, i]
         full = new
-    return full, fk_heads(rest, full, tb, delta, anchors), contacts
+        heads = fk_heads(rest, full, tb, delta, anchors)  # the other leg's IK starts from this pose
+    return full, heads, contacts, delta
