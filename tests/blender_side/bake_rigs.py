@@ -95,16 +95,28 @@ def main(*args: str) -> dict:
     out["char_rotation_modes"] = sorted({arm.pose.bones[n].rotation_mode for n in r.solution.quats})
     out["char_frame_end"] = sc.frame_end
 
-    # D. foot lock on the same character: ankle skate during contacts, metres per frame
-    prev = arm.animation_data.action
+    # D. foot lock on the same character: skate of the planted point during contacts, metres per frame. The
+    # lock holds the whole foot (the ankle moves as the foot rolls over its heel or toe), so the skate is
+    # that of the stillest of heel, ball and toe tip: Blender's evaluated ankle plus the foot's posed offsets.
+    from posebake_core.retarget.contacts import foot_offsets
+    from posebake_blender.blender.bake import rest_from_armature
+
     r2 = bake(arm, canon, "cmu_bvh", foot_lock=True, action_name="locked")
+    rest = rest_from_armature(arm)
+    sol = r2.solution
+    full = np.stack([sol.world[n] for n in rest.names], axis=1)
+    mw = np.array(arm.matrix_world)[:3, :3]
+    up_arm = np.linalg.inv(mw) @ np.array([0.0, 0.0, 1.0])
     for side, foot in (("L", "LeftFoot"), ("R", "RightFoot")):
-        c = r2.solution.contacts[side]
-        idx = np.flatnonzero(c)
-        A = heads_over(arm, [r2.frame_range[0] + i for i in range(m.num_frames)], [foot])[:, 0] / r2.solution.scale
-        step = np.linalg.norm(np.diff(A[:, :2], axis=0), axis=1)
+        c = sol.contacts[side]
+        A = heads_over(arm, [r2.frame_range[0] + i for i in range(m.num_frames)], [foot])[:, 0]
+        offsets = foot_offsets(rest, r2.report.mapping, full, side.lower(), up_arm / np.linalg.norm(up_arm))
+        pts = (A[:, None] + offsets @ mw.T) / sol.scale
+        step = np.linalg.norm(np.diff(pts, axis=0), axis=-1).min(axis=1)
         inside = c[1:] & c[:-1]
         out[f"skate_{side}_max_m"] = float(step[inside].max())
+        out[f"skate_{side}_median_m"] = float(np.median(step[inside]))
+
         src_step = np.linalg.norm(np.diff(canon.joints[f"ankle_{side.lower()}"][:, :2], axis=0), axis=1)
         out[f"skate_{side}_source_max_m"] = float(src_step[inside].max())
         out[f"contact_frames_{side}"] = int(c.sum())

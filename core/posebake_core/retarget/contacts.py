@@ -81,10 +81,10 @@ def _drop_short(c: np.ndarray, n: int) -> np.ndarray:
 
 
 #: A foot point must be this much lower (leg lengths) than the planted one to take over as the pivot during
-#: a contact (heel strike -> flat -> toe-off). Estimated feet jitter by ~1 cm (0.01 of a 0.9 m leg, the
-#: ground-truth clips' noise, bench/results/accuracy.md); twice that keeps a flat foot from flickering between
-#: its heel and its ball, each switch of which re-anchors and could walk the foot away.
-PIVOT_SWITCH = 0.02
+#: a contact (heel strike -> toe-off). The new pivot is put on the floor when it takes over, so this is also
+#: the largest step a switch can make: about 4 mm on a 0.9 m leg, the test's skate bound. Flat stances, where
+#: noise would make heel and ball trade places, are frozen level instead (`level_flat_feet`).
+PIVOT_SWITCH = 0.005
 
 
 def foot_offsets(rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, side: str,
