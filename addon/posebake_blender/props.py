@@ -104,7 +104,7 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
     foot_lock: BoolProperty(name="Foot lock", default=True, description="Pin planted feet (no sliding)")
     contact_height: FloatProperty(name="Contact height", min=0.0, max=0.5, default=0.0, precision=2, step=1,
                                   description="How low a heel or toe must be, in leg lengths above its lowest, "
-                                              "to count as planted (0: the estimate's contacts, found at 0.15)")
+                                              "to count as planted (0: the estimate's contacts, found at 0.12)")
     scale_to_rig: BoolProperty(name="Scale to rig", default=True,
                                description="Scale travel to the rig's leg length (off: the video's metres)")
     use_frame_range: BoolProperty(name="Frame range", default=False,

@@ -36,7 +36,7 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-foot-lock", action="store_true", help="let feet slide as estimated")
     p.add_argument("--contact-height", type=float, metavar="LEGS",
                    help="re-detect planted feet: a heel or toe this many leg lengths above its lowest counts as "
-                        "planted (default: the Motion's own contacts, found at 0.15)")
+                        "planted (default: the Motion's own contacts, found at 0.12)")
     p.add_argument("--no-root-motion", action="store_true", help="bake in place (no horizontal travel)")
     p.add_argument("--no-scale-to-rig", action="store_true", help="keep the video's travel in metres")
     p.add_argument("--smoothing", type=float, default=0.0, help="extra Gaussian smoothing, sigma in frames")

@@ -168,11 +168,9 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
     heads = fk_heads(rest, full, tb, delta, anchors)
     out = Solution({}, rest.names[tb], delta @ rest.matrices[tb], src.fps, scale)
     if foot_lock:
-        full, heads, out.contacts, delta = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, anchors=anchors,
-                                                     up=up, given=contacts,
-                                                     floor=None if floor is None else floor * scale,
-                                                     **(lock_options or {}))
-        out.root_location = delta @ rest.matrices[tb]  # the pelvis may have been lowered to reach the ground
+        full, heads, out.contacts = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, anchors=anchors,
+                                              up=up, given=contacts, floor=None if floor is None else floor * scale,
+                                              **(lock_options or {}))
     out.locations = detached_locations(rest, full, heads, anchors)
     for i, name in enumerate(rest.names):
         p = rest.parents[i]
