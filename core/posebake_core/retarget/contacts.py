@@ -84,9 +84,9 @@ def _drop_short(c: np.ndarray, n: int) -> np.ndarray:
 
 
 #: A foot point must be this much lower (leg lengths) than the planted one to take over as the pivot during
-#: a contact (heel strike -> toe-off). The new pivot is put on the floor when it takes over, so this is also
-#: the largest step a switch can make: about 4 mm on a 0.9 m leg, the test's skate bound. Flat stances, where
-#: noise would make heel and ball trade places, are frozen level instead (`level_flat_feet`).
+#: a contact (heel strike -> toe-off): about 4 mm on a 0.9 m leg, so a roll hands over to the toe as it
+#: reaches the ground, not after it has sunk through it. Flat stances, where noise would make heel and ball
+#: trade places, are frozen level instead (`level_flat_feet`).
 PIVOT_SWITCH = 0.005
 
 
@@ -180,8 +180,8 @@ def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, u
     stays where it was planted while the foot rolls over it (heel strike, flat, toe-off), so the ankle moves
     exactly as the roll requires and no point on the sole slides. The first pivot is planted at its mean
     position over the contact, put on the `floor` (the ground's height along `up`) when within `snap` of it,
-    else left at its own height (always, with floor None); a later pivot takes over where it stands at the
-    switch, so the foot never jumps more than `switch`. `switch`: how much lower
+    else left at its own height (always, with floor None); a later pivot takes over exactly where it stands
+    at the switch (at most `switch` below the first), so the foot never jumps. `switch`: how much lower
     (scene units) a point must be to take over. Each contact blends in over `blend` frames before it and out
     over `blend` after it (smoothstep weights), so the leg never pops."""
     T = len(ankle)
@@ -196,7 +196,7 @@ def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, u
             low = int(np.argmin(h[i]))
             if low != k and h[i, low] < h[i, k] - switch:
                 prev = goal[i - 1] if i else ankle[a]
-                pivot = _on_floor(prev + offsets[a + i - 1 if i else a, low], up, floor, snap)  # where it stands
+                pivot = prev + offsets[a + i - 1 if i else a, low]  # where it stands: no jump
                 k = low
             goal[i] = pivot - offsets[a + i, k]
         target[a:b], weight[a:b] = goal, 1.0
