@@ -133,7 +133,7 @@ def main() -> None:
     lines.append(f"| all (pooled) | | {p:.2f} | {r:.2f} | {f:.2f} | {f1(*total_old)[2]:.2f} |")
     lines.append("\nThe thresholds were chosen by an earlier session with a grid search on these clips, whose motions "
                  "are reserved for evaluation, so these scores are not an independent test; results/contacts_tune.md "
-                 "scores them on clips of unreserved motions, where they hold against that grid's best. "
+                 "scores them on clips of unreserved motions (0.48 pooled there against a grid's best 0.51; why they stay is there). "
                  "The running clip's ground-truth contacts are 1-6 frames long (9 foot-frames of 84) and its "
                  "estimated stance feet move 2-3 m/s in the world frame, so none is detected (F1 0); walk_far's "
                  "person is ~50 px tall, and its detections start early and end late; its ground truth also "
