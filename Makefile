@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
 VIDEO ?= $(DATA)/videos/phalp_running_woman.mp4
+CHARACTER ?= $(DATA)/characters/cmu_skeleton_basemesh_female.glb
 OUT ?= out
 
 .PHONY: demo test models groundtruth bench addon clean-venv
@@ -23,7 +24,10 @@ demo: models
 	mkdir -p $(OUT)
 	$(BIN)/posebake estimate "$(VIDEO)" -o $(OUT)/demo.npz --preview $(OUT)/demo_preview.mp4
 	$(BIN)/posebake export-bvh $(OUT)/demo.npz -o $(OUT)/demo.bvh
-	@echo "demo done: $(OUT)/demo.npz (Motion), $(OUT)/demo.bvh (BVH), $(OUT)/demo_preview.mp4 (landmarks drawn)"
+	$(BIN)/posebake bake $(OUT)/demo.npz --rig "$(CHARACTER)" -o $(OUT)/demo.blend --fbx $(OUT)/demo.fbx \
+		--preview $(OUT)/demo_overlay.mp4
+	@echo "demo done: $(OUT)/demo.npz (Motion), $(OUT)/demo.bvh (BVH), $(OUT)/demo_preview.mp4 (landmarks drawn),"
+	@echo "  $(OUT)/demo.blend + $(OUT)/demo.fbx (baked onto $(notdir $(CHARACTER)), video camera), $(OUT)/demo_overlay.mp4 (the character over the video)"
 
 test: models
 	timeout 4800 $(BIN)/python -m pytest -q tests
