@@ -4,7 +4,7 @@ It runs in a separate process (the venv's python with pip `bpy`), so the CLI nev
 or hang in Blender cannot take the CLI down, and the CLI can put it under a timeout. It uses the same
 `blender.apply.bake_motion` as the panel. The job JSON holds: mode ("check" or "bake"), rig (.blend, .glb,
 .gltf or .fbx), armature (name or null), preset (or null), and for "bake": motion (.npz), output (.blend),
-fbx / glb (optional export paths), options (`BakeOptions` fields), camera (optional bool: add a camera
+fbx / glb / usd (optional export paths), options (`BakeOptions` fields), camera (optional bool: add a camera
 matching the video). The result JSON is {"ok": true, ...facts}
 or {"ok": false, "error": message}. Exits with `os._exit` because pip bpy can hang at interpreter exit.
 """
@@ -132,6 +132,13 @@ def _export_glb(path: str) -> None:
     bpy.ops.export_scene.gltf(filepath=path, export_format="GLB", export_animations=True)
 
 
+def _export_usd(path: str) -> None:
+    """USD (UsdSkel): the armature, its meshes and the baked animation, as Omniverse and Move.ai exchange."""
+    import bpy
+    bpy.ops.wm.usd_export(filepath=path, export_animation=True, export_armatures=True,
+                          selected_objects_only=False)
+
+
 def run(job: dict) -> dict:
     import bpy
 
@@ -141,7 +148,7 @@ def run(job: dict) -> dict:
     from posebake_blender.blender.bake import check_rig
 
     opts = check_job(job)  # the contract both sides check (posebake_core.bakejob)
-    outputs = [job[k] for k in ("output", "fbx", "glb") if job.get(k)]
+    outputs = [job[k] for k in ("output", "fbx", "glb", "usd") if job.get(k)]
     for out in outputs:  # before any work: a read-only target fails in a second, not after the bake
         probe_writable(out)
     load_rig(job["rig"])
@@ -161,7 +168,7 @@ def run(job: dict) -> dict:
     writes = StagedWrites()
     try:
         for key, writer, what in (("output", _save_blend, ".blend"), ("fbx", _export_fbx, "FBX export"),
-                                  ("glb", _export_glb, "glTF export")):
+                                  ("glb", _export_glb, "glTF export"), ("usd", _export_usd, "USD export")):
             if job.get(key):
                 writes.write(job[key], writer, what)
         info["fps"] = scene.render.fps / scene.render.fps_base

@@ -17,7 +17,8 @@ MODES = ("check", "bake")
 JOB_FIELDS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
     "mode": ((str,), MODES), "rig": ((str,), MODES), "armature": ((str, type(None)), ()),
     "preset": ((str, type(None)), ()), "motion": ((str,), ("bake",)), "output": ((str, type(None)), ()),
-    "fbx": ((str, type(None)), ()), "glb": ((str, type(None)), ()), "options": ((dict,), ()),
+    "fbx": ((str, type(None)), ()), "glb": ((str, type(None)), ()), "usd": ((str, type(None)), ()),
+    "options": ((dict,), ()),
     "camera": ((bool,), ()), "preview": ((str, type(None)), ()),
 }
 #: BakeOptions field -> accepted JSON types (bool is not an int here: `"track": true` is a mistake)

@@ -105,3 +105,38 @@ def build_rig(preset: str, path: str, seed: str, legless: str) -> dict:
         rigbuilder.remove_legs(rig)
     bpy.ops.wm.save_as_mainfile(filepath=path)
     return {"saved": path}
+
+
+def usd_round_trip(blend: str, usd: str) -> dict:
+    """The baked armature of a saved .blend against its USD export re-imported into an empty scene: frame
+    range, key count, and every bone's world matrix on every frame."""
+    import bpy
+    import numpy as np
+
+    def poses() -> tuple[list[int], dict[str, np.ndarray], int]:
+        sc = bpy.context.scene
+        arm = next(o for o in sc.objects if o.type == "ARMATURE")
+        frames = list(range(sc.frame_start, sc.frame_end + 1))
+        out = {pb.name: np.zeros((len(frames), 4, 4)) for pb in arm.pose.bones}
+        for k, f in enumerate(frames):
+            sc.frame_set(f)
+            for pb in arm.pose.bones:
+                out[pb.name][k] = np.array(arm.matrix_world @ pb.matrix)
+        act = arm.animation_data.action
+        keys = {round(kp.co[0], 3) for lay in act.layers for st in lay.strips for bag in st.channelbags
+                for fc in bag.fcurves for kp in fc.keyframe_points}
+        return frames, out, len(keys)
+
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    f0, p0, k0 = poses()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.usd_import(filepath=usd)
+    f1, p1, k1 = poses()
+    common = sorted(set(p0) & set(p1))
+
+    def rot(m: np.ndarray) -> np.ndarray:
+        return m[..., :3, :3] / np.linalg.norm(m[..., :3, :3], axis=-2, keepdims=True)
+
+    return {"frames": [len(f0), len(f1)], "keyed_frames": [k0, k1], "bones": [len(p0), len(p1), len(common)],
+            "rot_err": float(max(np.abs(rot(p0[n]) - rot(p1[n])).max() for n in common)),
+            "pos_err": float(max(np.abs(p0[n][..., :3, 3] - p1[n][..., :3, 3]).max() for n in common))}

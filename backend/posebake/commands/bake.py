@@ -24,6 +24,7 @@ from ..argtypes import non_negative_int, positive_float
 from ..scale import check_height
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")  # a .vrm is glTF binary with extensions
+USD_SUFFIXES = (".usdc", ".usda", ".usd")  # Blender's USD exporter writes any of these
 BAKE_TIMEOUT = 600.0
 
 
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help=".blend to write")
     p.add_argument("--fbx", type=Path, help="also export FBX here")
     p.add_argument("--glb", type=Path, help="also export glTF binary here")
+    p.add_argument("--usd", type=Path, help="also export USD here (.usdc, .usda or .usd; UsdSkel animation)")
     p.add_argument("--camera", action="store_true",
                    help="also add a camera matching the video (lens, size, fps, pan, background clip)")
     p.add_argument("--preview", type=Path, metavar="OUT.mp4",
@@ -179,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         raise PoseBakeError(f"input not found: {args.input}")
     outputs = {"output": (args.output, (".blend",)), "fbx": (args.fbx, (".fbx",)), "glb": (args.glb, (".glb",)),
+               "usd": (args.usd, USD_SUFFIXES),
                "motion": (args.motion_out, (".npz",)), "preview": (args.preview, (".mp4",))}
     for what, (out, suffixes) in outputs.items():
         if out is not None:
@@ -199,13 +202,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nmotion written to {motion}")
     # The .blend, the exports and the preview are published together once all are written: a failure in
     # any (a full disk during the FBX export) leaves none of them, and no half-written file.
-    with staged_outputs([args.output, args.fbx, args.glb, args.preview]) as staged, \
+    with staged_outputs([args.output, args.fbx, args.glb, args.usd, args.preview]) as staged, \
             tempfile.TemporaryDirectory(prefix="posebake-preview-") as frames:
         def tmp(target: Path | None) -> str | None:
             return str(staged[target].resolve()) if target is not None else None
 
         job = {**rig_job(args, "bake"), "motion": str(Path(motion).resolve()), "output": tmp(args.output),
-               "fbx": tmp(args.fbx), "glb": tmp(args.glb), "options": bake_options(args),
+               "fbx": tmp(args.fbx), "glb": tmp(args.glb), "usd": tmp(args.usd), "options": bake_options(args),
                "camera": bool(args.camera or args.preview)}
         if args.preview:
             job["preview"] = frames
@@ -217,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
             write_overlay(Motion.load(motion), args.track, [tuple(f) for f in result["preview_frames"]],
                           staged[args.preview], contacts=result.get("contacts"))
-    result["outputs"] = [str(o) for o in (args.output, args.fbx, args.glb) if o is not None]
+    result["outputs"] = [str(o) for o in (args.output, args.fbx, args.glb, args.usd) if o is not None]
     print(describe(result))
     for warning in result.get("warnings", []):
         print(f"warning: {warning}")

@@ -31,12 +31,13 @@ class Row:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help="bake every video (or Motion .npz) in a folder onto one rig",
                        description="Estimate and bake each video in DIR onto the rig; OUTDIR gets NAME.npz and "
-                                   "NAME.blend per video (and NAME.fbx with --fbx). Failures are reported and "
-                                   "skipped; the exit code is 1 if any file failed.")
+                                   "NAME.blend per video (and NAME.fbx, NAME.glb, NAME.usdc with --fbx, --glb, --usd). "
+                                   "Failures are reported and skipped; the exit code is 1 if any file failed.")
     p.add_argument("folder", type=Path, help="folder of videos (and/or Motion .npz files)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created if missing)")
     p.add_argument("--fbx", action="store_true", help="also export NAME.fbx")
     p.add_argument("--glb", action="store_true", help="also export NAME.glb")
+    p.add_argument("--usd", action="store_true", help="also export NAME.usdc (UsdSkel animation)")
     p.add_argument("--camera", action="store_true",
                    help="also add a camera matching each video (lens, size, fps, pan, background clip) to NAME.blend")
     add_rig_arguments(p)
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                    "output": str((args.output / f"{f.stem}.blend").resolve()),
                    "fbx": str((args.output / f"{f.stem}.fbx").resolve()) if args.fbx else None,
                    "glb": str((args.output / f"{f.stem}.glb").resolve()) if args.glb else None,
+                   "usd": str((args.output / f"{f.stem}.usdc").resolve()) if args.usd else None,
                    "options": bake_options(args), "camera": bool(args.camera)}
             result = run_headless(job, args.timeout)
             detail = f"action {result['action']}" + (f", camera {result['camera']}" if result.get("camera") else "")
