@@ -76,48 +76,9 @@ def pick_armature(name: str | None):
     return arms[0]
 
 
-def _space_hint(text: str) -> str:
-    """A failed write's reason in one line; a full disk said plainly (Blender reports exporter errors as a
-    RuntimeError holding the whole Python traceback)."""
-    for marker in ("No space left on device", "File too large", "Disk quota exceeded"):
-        if marker in text:
-            return "no space left on the device (or the disk quota / file-size limit is reached)"
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else "unknown error"
-
-
-class StagedWrites:
-    """Every output of a job written under a temporary name beside its target and renamed onto it only
-    once all of them are written: a job leaves all its files or none, never a truncated .fbx or a 0-byte
-    .glb (Blender's exporters write straight to the path they are given)."""
-
-    def __init__(self) -> None:
-        self.pending: list[tuple[Path, Path]] = []
-
-    def write(self, path: str, writer, what: str) -> None:
-        target = Path(path).resolve()
-        tmp = target.with_name(f".{target.stem}.{os.getpid()}.{len(self.pending)}.tmp{target.suffix}")
-        self.pending.append((tmp, target))
-        try:
-            writer(str(tmp))
-        except (RuntimeError, OSError) as exc:
-            raise HeadlessError(f"cannot write the {what} {target}: {_space_hint(str(exc))}") from None
-        if not tmp.is_file() or tmp.stat().st_size == 0:
-            raise HeadlessError(f"cannot write the {what} {target}: the exporter wrote nothing")
-
-    def commit(self) -> None:
-        for tmp, target in self.pending:
-            os.replace(tmp, target)
-        self.pending.clear()
-
-    def discard(self) -> None:
-        for tmp, _ in self.pending:
-            tmp.unlink(missing_ok=True)
-        self.pending.clear()
-
-
 def _save_blend(path: str) -> None:
     import bpy
+    Path(path).unlink(missing_ok=True)  # the empty placeholder: over an existing file Blender keeps a .blend1
     bpy.ops.wm.save_as_mainfile(filepath=path, check_existing=False)
 
 
@@ -142,6 +103,7 @@ def _export_usd(path: str) -> None:
 def run(job: dict) -> dict:
     import bpy
 
+    from posebake_core.atomic import describe_os_error, staged_outputs
     from posebake_core.bakejob import check_job
 
     from posebake_blender.blender.apply import bake_motion, summarize
@@ -165,12 +127,17 @@ def run(job: dict) -> dict:
     info = summarize(obj, res)
     if res.camera_info:
         info.update(res.camera_info)
-    writes = StagedWrites()
-    try:
+    # Blender's exporters write straight to the path they are given: each writes a temporary beside its
+    # target, and all are renamed together once every one (and the preview) is done, so a job leaves all its
+    # files or none, never a truncated .fbx or a 0-byte .glb.
+    with staged_outputs(outputs) as staged:
         for key, writer, what in (("output", _save_blend, ".blend"), ("fbx", _export_fbx, "FBX export"),
                                   ("glb", _export_glb, "glTF export"), ("usd", _export_usd, "USD export")):
             if job.get(key):
-                writes.write(job[key], writer, what)
+                try:
+                    writer(str(staged[Path(job[key])].resolve()))
+                except (RuntimeError, OSError) as exc:  # a full disk arrives as a RuntimeError with a traceback
+                    raise HeadlessError(f"cannot write the {what} {job[key]}: {describe_os_error(exc)}") from None
         info["fps"] = scene.render.fps / scene.render.fps_base
         info["outputs"] = outputs
         info["contacts"] = {side: [bool(v) for v in c] for side, c in res.solution.contacts.items()}
@@ -178,10 +145,7 @@ def run(job: dict) -> dict:
             try:
                 info["preview_frames"] = render_preview(res, job["preview"])
             except (RuntimeError, OSError) as exc:
-                raise HeadlessError(f"cannot render the preview: {_space_hint(str(exc))}") from None
-        writes.commit()
-    finally:
-        writes.discard()
+                raise HeadlessError(f"cannot render the preview: {describe_os_error(exc)}") from None
     return info
 
 
@@ -201,6 +165,7 @@ def render_preview(res, out_dir: str) -> list[tuple[int, str]]:
 
 
 def main(argv: list[str]) -> int:
+    from posebake_core.atomic import describe_os_error
     from posebake_core.errors import PoseBakeError
 
     from posebake_blender.blender.bake import BakeError
@@ -212,7 +177,7 @@ def main(argv: list[str]) -> int:
     except (HeadlessError, BakeError, PoseBakeError) as exc:
         result = {"ok": False, "error": str(exc)}
     except OSError as exc:  # the machine's state (a full disk, a permission), not a bug
-        result = {"ok": False, "error": f"{_space_hint(str(exc))}" + (f" ({exc.filename})" if exc.filename else "")}
+        result = {"ok": False, "error": describe_os_error(exc) + (f" ({exc.filename})" if exc.filename else "")}
     except Exception as exc:  # a bug: keep the traceback for the report
         result = {"ok": False, "error": f"internal error: {type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}
