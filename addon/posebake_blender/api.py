@@ -30,7 +30,7 @@ from posebake_core.retarget.prepare import BakeOptions
 from . import rigs
 from .blender import rigcheck
 from .blender.apply import bake_motion
-from .blender.bake import BakeError, map_rig
+from .blender.bake import BakeError, check_rig, map_rig
 
 __all__ = ["API_VERSION", "BakeError", "BakeOutcome", "Backend", "RigReport", "bake", "check", "estimate",
            "list_presets", "load_preset", "save_preset"]
@@ -105,7 +105,10 @@ def check(armature: Any, preset: str | None = None) -> RigReport:
     `missing` and `problems` say why `bake` would refuse it."""
     obj = _armature(armature)
     _, rep = map_rig(obj, preset)
-    problems = rigcheck.problems(obj, rep.mapping) if not rep.missing else []
+    return _report(obj, rep, rigcheck.problems(obj, rep.mapping) if not rep.missing else [])
+
+
+def _report(obj: Any, rep: rigs.MappingReport, problems: list[str]) -> RigReport:
     return RigReport(obj.name, rep.preset, {k: list(v) for k, v in rep.mapping.items()}, sorted(rep.guessed),
                      list(rep.missing), list(rep.unmapped), dict(rep.confidence), list(problems))
 
@@ -128,10 +131,6 @@ def bake(armature: Any, source: str | os.PathLike | Motion, *, preset: str | Non
     opts = BakeOptions(track=int(track), smoothing=float(smoothing), root_motion=bool(root_motion),
                        foot_lock=bool(foot_lock), scale_to_rig=bool(scale_to_rig), frame_start=frame_start,
                        frame_end=frame_end, contact_height=contact_height)
-    report = check(obj, preset)
-    if not report.ok:
-        from .blender.bake import check_rig
-        check_rig(obj, preset)  # raises with the panel's own message
     motion: str | Motion
     if isinstance(source, Motion):
         motion = source
@@ -142,6 +141,7 @@ def bake(armature: Any, source: str | os.PathLike | Motion, *, preset: str | Non
         if path.lower().endswith(".npz"):
             motion = path
         else:
+            check_rig(obj, preset)  # a rig that cannot be baked fails now, not after minutes of estimation
             motion = estimate(path, frame_start=frame_start, frame_end=frame_end, subject_height=subject_height,
                               focal=focal, backend=backend, dest=motion_out, progress=progress, timeout=timeout)
     if progress is not None:
@@ -151,8 +151,8 @@ def bake(armature: Any, source: str | os.PathLike | Motion, *, preset: str | Non
     if progress is not None:
         progress("baking", 1.0)
     cam = bpy.data.objects.get(res.camera_info["camera"]) if res.camera_info else None
-    return BakeOutcome(res.action, res.frame_range, report, cam, motion if isinstance(motion, str) else None,
-                       list(res.warnings))
+    return BakeOutcome(res.action, res.frame_range, _report(obj, res.report, []), cam,
+                       motion if isinstance(motion, str) else None, list(res.warnings))
 
 
 def estimate(video: str | os.PathLike, *, frame_start: int | None = None, frame_end: int | None = None,
