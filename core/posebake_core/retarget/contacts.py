@@ -263,14 +263,11 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
         full = level_flat_feet(rest, mapping, full, s, c, up, leg)
     if not legs:
         return full, heads, contacts
-    heads = fk_heads(rest, full, tb, delta, anchors)
-    targets, weights = {}, {}
+    heads = fk_heads(rest, full, tb, delta, anchors)  # one leg's IK leaves the other leg's joints where they are
     for S, (ih, ik, ia, l1, l2) in legs.items():
-        targets[S], weights[S] = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, S.lower(), up),
-                                               contacts[S], up, floor, PIVOT_SWITCH * leg, blend, FLOOR_SNAP * leg)
-    for S, (ih, ik, ia, l1, l2) in legs.items():
-        w = weights[S]
-        goal = heads[:, ia] + w[:, None] * (targets[S] - heads[:, ia])
+        target, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, S.lower(), up), contacts[S], up,
+                                  floor, PIVOT_SWITCH * leg, blend, FLOOR_SNAP * leg)
+        goal = heads[:, ia] + w[:, None] * (target - heads[:, ia])
         sel = w > 0
         knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2, ankle=heads[sel, ia])
         r_th = swing(heads[sel, ik] - heads[sel, ih], knee - heads[sel, ih])
@@ -291,5 +288,4 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
                 if is_under(rest, i, idx(b)):
                     new[sel, i] = fix @ new[sel, i]
         full = new
-        heads = fk_heads(rest, full, tb, delta, anchors)  # the other leg's IK starts from this pose
-    return full, heads, contacts
+    return full, fk_heads(rest, full, tb, delta, anchors), contacts
