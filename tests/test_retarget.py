@@ -98,6 +98,17 @@ def test_cmu_onto_its_own_skeleton_is_exact():
     assert np.allclose(np.linalg.norm(q, axis=-1), 1) and (np.sum(q[:, 1:] * q[:, :-1], -1) >= 0).all()
 
 
+def _cmu_mapping(rest) -> dict[str, list[str]]:
+    return rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+
+
+def _cmu_walk(seed: int):
+    """The CMU walk as a canonical pose, a jittered copy of its skeleton and that skeleton's mapping."""
+    m, pos, glob = _cmu()
+    rest = _bvh_rest(m, seed=seed)
+    return from_cmu(m.names, pos, glob, m.fps), rest, _cmu_mapping(rest)
+
+
 def _stillest_foot_point(sol, rest, mapping, side: str) -> np.ndarray:
     """(T-1,) how far the stillest of the foot's heel, ball and toe tip moves from each frame to the next."""
     full = np.stack([sol.world[n] for n in rest.names], axis=1)
@@ -108,10 +119,7 @@ def _stillest_foot_point(sol, rest, mapping, side: str) -> np.ndarray:
 
 @pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
 def test_foot_lock_holds_the_whole_foot_during_contact():
-    m, pos, glob = _cmu()
-    canon = from_cmu(m.names, pos, glob, m.fps)
-    rest = _bvh_rest(m, seed=1)
-    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    canon, rest, mapping = _cmu_walk(seed=1)
     sol = solve(canon, rest, mapping, foot_lock=True)
     for side, foot in (("L", "LeftFoot"), ("R", "RightFoot")):
         c = sol.contacts[side]
@@ -187,7 +195,7 @@ def test_video_motion_solves_onto_a_rig_without_nans():
     cam = np.stack([base + [0.01 * t, 0, 3.0 + 0.02 * t] for t in range(T)])
     canon = canonical_from_camera(cam, 30.0)
     rest = _bvh_rest(m)
-    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    mapping = _cmu_mapping(rest)
     sol = solve(canon, rest, mapping, foot_lock=True)
     assert all(np.isfinite(q).all() for q in sol.quats.values()) and np.isfinite(sol.root_location).all()
     feet = sol.heads[:, [rest.index("LeftFoot"), rest.index("RightFoot")], 2]
@@ -197,10 +205,7 @@ def test_video_motion_solves_onto_a_rig_without_nans():
 @pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
 def test_the_motions_own_contacts_are_the_ones_locked():
     """Contacts handed to the solve (the Motion's, found at estimate time) replace its own detection."""
-    m, pos, glob = _cmu()
-    canon = from_cmu(m.names, pos, glob, m.fps)
-    rest = _bvh_rest(m, seed=1)
-    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    canon, rest, mapping = _cmu_walk(seed=1)
     T = canon.num_frames
     none = {"L": np.zeros(T, bool), "R": np.zeros(T, bool)}
     free = solve(canon, rest, mapping, foot_lock=False)
@@ -233,7 +238,7 @@ def test_foot_lock_never_bends_a_knee_backwards_or_stretches_a_leg():
         noisy[k] = v + 0.015 * wobble / wobble.std()
     canon = type(canon)(noisy, canon.fps, canon.chains)
     rest = _bvh_rest(m, seed=2)
-    mapping = rigs.resolve("cmu_bvh", rest.names, [None] * len(rest.names)).mapping
+    mapping = _cmu_mapping(rest)
     free, held = solve(canon, rest, mapping, foot_lock=False), solve(canon, rest, mapping, foot_lock=True)
     assert sum(c.sum() for c in held.contacts.values()) > 40
     knees = [rest.index("LeftLeg"), rest.index("RightLeg")]
