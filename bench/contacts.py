@@ -61,6 +61,19 @@ def detected(motion_path: Path, **thresholds: float) -> dict[str, np.ndarray]:
                                     canon.fps, leg, **thresholds) for S in "LR"}
 
 
+def runner_motion() -> Path:
+    """The real runner's Motion (default estimate), made once and shared with bench/rigs.py."""
+    motion = REPO / "bench" / ".work" / "rigs" / "runner.npz"
+    if not motion.is_file():
+        from posebake.paths import shared_data
+
+        motion.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate",
+                        str(shared_data() / "videos" / "phalp_running_woman.mp4"), "-o", str(motion), "--quiet"],
+                       check=True)
+    return motion
+
+
 @functools.lru_cache(maxsize=None)
 def _canonical(motion_path: Path):
     """The canonical world-frame pose of a Motion's main track (cached: a threshold grid reads it often)."""
@@ -73,12 +86,10 @@ def _canonical(motion_path: Path):
 def ankle_rule(motion_path: Path) -> dict[str, np.ndarray]:
     """The detector the bake used until 2026-12-01, for comparison: the ankle within 0.08 leg lengths of
     its 5th-percentile height and slower than 0.6 leg lengths a second horizontally, 3 frames or more."""
-    from posebake_core.motion import Motion
     from posebake_core.retarget.canonical import leg_length
-    from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
     from posebake_core.timeseries import segments
 
-    canon = motion_to_canonical(Motion.load(motion_path), BakeOptions())
+    canon = _canonical(motion_path)
     leg = float(np.nanmedian(leg_length(canon.joints)))
     out = {}
     for S in "LR":

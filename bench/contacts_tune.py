@@ -49,21 +49,9 @@ def counts(motion: Path, truth: dict[str, np.ndarray], **th: float) -> np.ndarra
 
 
 def runner_locked(th: dict) -> float:
-    """Share of the real runner's frames with some foot locked (bench/rigs.py's estimate of the runner)."""
-    from posebake_core.retarget.canonical import leg_length
-    from posebake_core.retarget.contacts import detect_foot_contacts
-
-    motion = REPO / "bench" / ".work" / "rigs" / "runner.npz"
-    if not motion.is_file():
-        video = REPO.parent / "shared" / "data" / "videos" / "phalp_running_woman.mp4"
-        motion.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(video), "-o", str(motion), "--quiet"],
-                       check=True)
-    canon = C._canonical(motion)
-    leg = float(np.nanmedian(leg_length(canon.joints)))
-    c = np.stack([detect_foot_contacts(canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"], canon.fps, leg, **th)
-                  for s in "lr"], axis=1)
-    return float(c.any(axis=1).mean())
+    """Share of the real runner's frames with some foot locked."""
+    held = C.detected(C.runner_motion(), **th)
+    return float((held["L"] | held["R"]).mean())
 
 
 def main() -> None:

@@ -131,24 +131,14 @@ def runner(frames: int = 3) -> dict:
     in the scene during the contacts the bake detected, and three preview frames with a foot held."""
     import cv2
 
-    from posebake_core.motion import Motion
     from posebake_core.retarget.canonical import leg_length
-    from posebake_core.retarget.contacts import detect_foot_contacts
-    from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
 
-    motion = REPO / "bench" / ".work" / "rigs" / "runner.npz"  # bench/rigs.py's estimate of the runner
-    if not motion.is_file():
-        video = CHAR.parents[1] / "videos" / "phalp_running_woman.mp4"
-        motion.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "posebake.cli", "estimate", str(video), "-o", str(motion), "--quiet"],
-                       check=True)
+    motion = C.runner_motion()
     blend, preview = WORK / "runner_on.blend", WORK / "runner_on.mp4"
     subprocess.run([sys.executable, "-m", "posebake.cli", "bake", str(motion), "--rig", str(CHAR), "--preview",
                     str(preview), "-o", str(blend)], check=True, capture_output=True)
-    canon = motion_to_canonical(Motion.load(motion), BakeOptions())
-    leg = float(np.nanmedian(leg_length(canon.joints)))
-    held = {S: detect_foot_contacts(canon.joints[f"heel_{S.lower()}"], canon.joints[f"toe_tip_{S.lower()}"],
-                                    canon.fps, leg) for S in "LR"}
+    held = C.detected(motion)  # the contacts the bake locks (the estimate wrote the same into the Motion)
+    leg = float(np.nanmedian(leg_length(C._canonical(motion).joints)))
     names = [n for pair in POINTS.values() for n in pair]
     pts, rig_leg, _, _, _ = baked_points(blend, names)
     pts = pts * (leg / rig_leg)  # scene units -> the runner's estimated metres
