@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from posebake_core.errors import PoseBakeError
-from posebake_core.jobs import FOV_RANGE_DEG, ErrorCode, OptionError, check_focal
+from posebake_core.jobs import check_focal, validate_options
 
 DEFAULT_FOV_DEG = 55.0
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)  # 35 mm equivalents are defined on the diagonal
@@ -54,18 +54,12 @@ def intrinsics(width: int, height: int, focal: float | None = None, fov: float |
     """
     if width <= 0 or height <= 0:
         raise PoseBakeError(f"image size must be positive, got {width}x{height}")
-    if focal is not None and fov is not None:
-        raise PoseBakeError("give either --focal or --fov, not both")
-    if focal is not None:
-        if not (math.isfinite(focal) and focal > 0):
-            raise PoseBakeError(f"--focal must be a positive number of pixels, got {focal}")
-        check_focal(float(focal), width, height, "--focal")  # a focal no camera has would give all-NaN joints
-        return make_K(float(focal), width, height), "given"
-    if fov is not None:
-        if not (math.isfinite(fov) and FOV_RANGE_DEG[0] <= fov <= FOV_RANGE_DEG[1]):
-            raise OptionError(f"--fov must lie in {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g} degrees, got {fov:g}",
-                              ErrorCode.OPTION_OUT_OF_RANGE, "fov")
-        return make_K(focal_from_fov(width, height, fov), width, height), "given"
+    given = validate_options({k: v for k, v in (("focal", focal), ("fov", fov)) if v is not None})  # the job rules
+    if "focal" in given:
+        check_focal(given["focal"], width, height)  # a focal no camera has would give all-NaN joints
+        return make_K(given["focal"], width, height), "given"
+    if "fov" in given:
+        return make_K(focal_from_fov(width, height, given["fov"]), width, height), "given"
     if video_path is not None:
         f = metadata_focal_px(video_path, width, height)
         if f is not None:
