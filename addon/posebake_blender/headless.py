@@ -29,13 +29,6 @@ class HeadlessError(Exception):
     """A refused job (bad rig file, no armature, unwritable output); the message is for the user."""
 
 
-def probe_writable(path: str) -> None:
-    """A real write beside `path` (the only check that also holds for root and read-only mounts)."""
-    from posebake_core.atomic import check_writable_dir
-
-    check_writable_dir(Path(path))
-
-
 def load_rig(path: str) -> None:
     """Open a .blend, or import a glTF/FBX into an empty scene."""
     import bpy
@@ -103,7 +96,7 @@ def _export_usd(path: str) -> None:
 def run(job: dict) -> dict:
     import bpy
 
-    from posebake_core.atomic import describe_os_error, staged_outputs
+    from posebake_core.atomic import check_writable_dir, describe_os_error, staged_outputs
     from posebake_core.bakejob import check_job
 
     from posebake_blender.blender.apply import bake_motion, summarize
@@ -112,7 +105,7 @@ def run(job: dict) -> dict:
     opts = check_job(job)  # the contract both sides check (posebake_core.bakejob)
     outputs = [job[k] for k in ("output", "fbx", "glb", "usd") if job.get(k)]
     for out in outputs:  # before any work: a read-only target fails in a second, not after the bake
-        probe_writable(out)
+        check_writable_dir(Path(out))
     load_rig(job["rig"])
     obj = pick_armature(job.get("armature"))
     preset = job.get("preset")

@@ -108,13 +108,6 @@ def run_headless(job: dict[str, Any], timeout: float = BAKE_TIMEOUT) -> dict[str
     return result
 
 
-def probe_writable(path: Path) -> None:
-    """A real write beside `path` (`os.access` says yes to root even on a read-only mount), before minutes
-    of estimation, not after."""
-    from posebake_core.atomic import check_writable_dir
-    check_writable_dir(path)
-
-
 def check_inputs(args: argparse.Namespace) -> None:
     if not args.rig.is_file():
         raise PoseBakeError(f"rig file not found: {args.rig}")

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from posebake_core.atomic import check_writable_dir
 from posebake_core.errors import PoseBakeError
 from .bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
-                   probe_writable, rig_job, run_headless)
+                   rig_job, run_headless)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PoseBakeError(f"cannot create the output folder {args.output}: {exc.strerror or exc}") from None
-    probe_writable(args.output / "probe")
+    check_writable_dir(args.output / "probe")  # a real write, before any estimation
     rig = run_headless(rig_job(args, "check"), args.timeout)  # once, before any estimation
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}; {len(files)} file(s)")
     estimator, rows = None, []
