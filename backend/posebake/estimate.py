@@ -30,8 +30,10 @@ from .device import configure_cpu_threads, pick_device
 from posebake_core.errors import PoseBakeError
 from .focal import FocalSampler, sample_frames
 from .landmarker import LandmarkResult, PoseLandmarker
+from .lifting import DEFAULT_LIFTER, LIFTERS
 from .models import load_model
 from posebake_core.motion import Motion
+from posebake_core.skeleton import CENTRE_JOINTS
 from posebake_core.retarget.contacts import contacts_for_motion
 from .rootsolve import consistent_scale, solve_root_translation
 from .scale import height_scale
@@ -59,6 +61,7 @@ class EstimateOptions:
     detection_threshold: float = 0.5
     reidentify_frames: int = 90  # a re-detected person within this many frames keeps their track id
     smooth: str = "smoothnet"  # temporal refinement: smoothnet | oneeuro | savgol | gaussian | none
+    lifter: str = DEFAULT_LIFTER  # joint centres from the 2D landmarks (lifting/): motionbert | none
     subject_height: float | None = None  # metres, head top to sole; rescales every track before the root solve
     bone_depth: bool = True  # root depth from the long bones' lengths (bonedepth.py); False: the joint solve's
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
@@ -248,6 +251,12 @@ class Estimator:
             t0 = time.perf_counter()
             motion = smooth_motion(motion, opts.smooth, device=str(self.device))
             self.timings["smooth"] += time.perf_counter() - t0
+        lifter = LIFTERS[opts.lifter]
+        if lifter is not None:  # after smoothing: the centres are placed on the (smoothed) root
+            t0 = time.perf_counter()
+            motion.skeleton_cam = lifter(motion, str(self.device))
+            motion.skeleton_names = CENTRE_JOINTS
+            self.timings["lift"] += time.perf_counter() - t0
         motion.contacts = contacts_for_motion(motion)  # the feet planted, as every consumer will read them
         self.timings["frames"] = done
         return motion

@@ -8,6 +8,10 @@ does not know rather than guessing at a future layout.
 Axes and units: `joints_cam` is in metres in OpenCV camera axes (x right, y down, z forward, origin at
 the camera centre); `joints_2d` in pixels of the upright frame. Per-track arrays are (P, T, ...), track 0
 is the main subject; a person absent from a frame has NaN joints and zero visibility there.
+
+Version 2 adds the lifter's joint centres (optional): `skeleton_cam` (P,T,S,3) metres, camera axes, the
+points a rig rotates about (pelvis, hips, knees, ... wrists: `skeleton_names`, normally
+`skeleton.CENTRE_JOINTS`), placed with the track's root. Files of version 1 (no skeleton) still load.
 """
 from __future__ import annotations
 
@@ -23,11 +27,13 @@ from .atomic import atomic_path
 from .errors import MotionError
 from .skeleton import BLAZEPOSE_JOINTS
 
-SCHEMA = "posebake.motion/1"
+SCHEMA = "posebake.motion/2"
+#: Every schema this reader accepts (it writes only SCHEMA).
+READABLE = ("posebake.motion/1", SCHEMA)
 
 _ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joints_2d", "visibility",
                "subject_height")
-_OPTIONAL_KEYS = ("camera_rotation", "contacts")
+_OPTIONAL_KEYS = ("camera_rotation", "contacts", "skeleton_cam", "skeleton_names")
 _SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
 K_SOURCES = ("given", "metadata", "estimated", "default")
 
@@ -55,6 +61,10 @@ class Motion:
     # (P,T,2) bool: each track's left and right foot planted in that frame, as the estimate found them
     # (`retarget.contacts.contacts_for_motion`); optional in files (absent: the bake detects them itself)
     contacts: np.ndarray | None = None
+    # (P,T,S,3) float32 joint centres from the lifter (posebake.lifting), camera axes like joints_cam, NaN
+    # where absent; `skeleton_names` names the S joints. Optional (absent: no lifter ran, or a version-1 file).
+    skeleton_cam: np.ndarray | None = None
+    skeleton_names: tuple[str, ...] = ()
     schema: str = field(default=SCHEMA)
     # where the motion was read from (for messages); not part of the file
     path: str = field(default="", compare=False)
@@ -78,6 +88,9 @@ class Motion:
             if c.dtype != bool and not (np.isin(c, (0, 1)).all() if c.size else True):
                 raise MotionError("motion: contacts must be booleans (0 or 1)")
             self.contacts = c.astype(bool)
+        if self.skeleton_cam is not None:
+            self.skeleton_cam = np.asarray(self.skeleton_cam, dtype=np.float32)
+        self.skeleton_names = tuple(str(n) for n in np.asarray(self.skeleton_names).reshape(-1))
         self.joint_names = tuple(str(n) for n in np.asarray(self.joint_names).reshape(-1))
         self.fps = float(self.fps)
         self.frame_start = int(self.frame_start)
@@ -102,8 +115,8 @@ class Motion:
         def bad(msg: str) -> MotionError:
             return MotionError(f"{where}: {msg}")
 
-        if self.schema != SCHEMA:
-            raise bad(f"schema {self.schema!r} is not {SCHEMA!r}")
+        if self.schema not in READABLE:
+            raise bad(f"schema {self.schema!r} is not one of {READABLE}")
         jc = self.joints_cam
         if jc.ndim != 4 or jc.shape[3] != 3:
             raise bad(f"joints_cam must be (P,T,J,3), got {jc.shape}")
@@ -119,6 +132,14 @@ class Motion:
                 raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
         if self.contacts is not None and self.contacts.shape != (P, T, 2):
             raise bad(f"contacts must have shape {(P, T, 2)}, got {self.contacts.shape}")
+        if self.skeleton_cam is not None:
+            sk = self.skeleton_cam
+            if sk.ndim != 4 or sk.shape[:2] != (P, T) or sk.shape[3] != 3:
+                raise bad(f"skeleton_cam must have shape (P={P}, T={T}, S, 3), got {sk.shape}")
+            if sk.shape[2] != len(self.skeleton_names):
+                raise bad(f"{sk.shape[2]} joints in skeleton_cam but {len(self.skeleton_names)} skeleton_names")
+        elif self.skeleton_names:
+            raise bad("skeleton_names given without skeleton_cam")
         if not np.isfinite(self.camera_rotation).all():
             raise bad("camera_rotation must be finite")
         if len(self.image_size) != 2 or min(self.image_size) <= 0:
@@ -143,7 +164,7 @@ class Motion:
         self.validate()
         target = Path(path)
         arrays = {
-            "schema": np.array(SCHEMA),
+            "schema": np.array(SCHEMA),  # always the newest: what is written is what this code means
             "joint_names": np.array(self.joint_names, dtype=str),
             "K": self.K, "image_size": np.array(self.image_size, dtype=np.int64),
             "track_ids": self.track_ids, "joints_cam": self.joints_cam, "joints_2d": self.joints_2d,
@@ -154,6 +175,9 @@ class Motion:
         }
         if self.contacts is not None:
             arrays["contacts"] = self.contacts
+        if self.skeleton_cam is not None:
+            arrays["skeleton_cam"] = self.skeleton_cam
+            arrays["skeleton_names"] = np.array(self.skeleton_names, dtype=str)
         buf = io.BytesIO()  # zipped in memory first: a write that fails (disk full) fails in one plain call,
         np.savez_compressed(buf, **arrays)  # not inside the zip writer, which then complains again at exit
         with atomic_path(target) as tmp:
@@ -174,8 +198,8 @@ class Motion:
         if "schema" not in contents:
             raise MotionError(f"{p} is not a PoseBake motion file (it has no 'schema' entry)")
         schema = str(contents["schema"])
-        if schema != SCHEMA:
-            raise MotionError(f"{p} has schema {schema!r}; this PoseBake reads {SCHEMA!r}")
+        if schema not in READABLE:
+            raise MotionError(f"{p} has schema {schema!r}; this PoseBake reads {' and '.join(map(repr, READABLE))}")
         missing = [k for k in _ARRAY_KEYS + _SCALAR_KEYS if k not in contents]
         if missing:
             raise MotionError(f"{p} is missing keys: {', '.join(missing)}")
@@ -236,6 +260,7 @@ class Motion:
         idx = np.asarray(order, dtype=np.intp)
         per_track = {f.name: getattr(self, f.name)[idx] for f in fields(self)
                      if f.name in ("joints_cam", "joints_2d", "visibility", "track_ids", "subject_height")}
-        if self.contacts is not None:
-            per_track["contacts"] = self.contacts[idx]
+        for name in ("contacts", "skeleton_cam"):
+            if getattr(self, name) is not None:
+                per_track[name] = getattr(self, name)[idx]
         return replace(self, **per_track)

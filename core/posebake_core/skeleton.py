@@ -1,7 +1,9 @@
-"""The 33-landmark BlazePose body skeleton shared by the backend, the Motion file and the exporters.
+"""The skeletons shared by the backend, the Motion file and the exporters.
 
-Names and order follow the BlazePose / MediaPipe Pose landmark indices, so a landmark model's output
-array can be used as-is: index `i` of every (.., J, ..) array is `BLAZEPOSE_JOINTS[i]`.
+`BLAZEPOSE_JOINTS`: the 33 BlazePose landmarks; names and order follow the MediaPipe Pose landmark
+indices, so a landmark model's output array can be used as-is. `CENTRE_JOINTS`: the joint centres the
+lifter predicts (the points a rig rotates about, as the CMU skeleton's bone heads), a tree rooted at the
+pelvis given by `CENTRE_PARENTS`.
 """
 from __future__ import annotations
 
@@ -27,6 +29,20 @@ BLAZEPOSE_JOINTS: tuple[str, ...] = (
 )
 
 JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(BLAZEPOSE_JOINTS)}
+
+#: Joint centres (issue #18), pelvis first; "spine"/"chest" are the lower and upper thoracic joints,
+#: "neck" the base of the neck, "head" the top of the neck (where the head turns).
+CENTRE_JOINTS: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_toe", "right_toe", "spine", "chest", "neck", "head",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+)
+#: Parent of each joint centre (index into CENTRE_JOINTS, -1 for the pelvis); parents come first.
+CENTRE_PARENTS: tuple[int, ...] = (-1, 0, 0, 1, 2, 3, 4, 5, 6, 0, 9, 10, 11, 10, 10, 13, 14, 15, 16)
+#: Left/right partner of each joint centre (itself on the midline): for mirroring.
+CENTRE_MIRROR: tuple[int, ...] = tuple(
+    CENTRE_JOINTS.index(n.replace("left_", "#").replace("right_", "left_").replace("#", "right_"))
+    for n in CENTRE_JOINTS)
 
 # Rigid segments of the body between landmarks: (parent, child). Their lengths should stay constant over
 # a track, which is what bone-length checks and `rootsolve.consistent_scale` rely on. Face landmarks are

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..argtypes import positive_int
+from ..lifting import DEFAULT_LIFTER, LIFTERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="actor's standing height in metres (fixes the metric scale; applies to every track)")
     p.add_argument("--smooth", default="smoothnet", choices=("smoothnet", "oneeuro", "savgol", "gaussian", "none"),
                    help="temporal refinement of the 3D joints (default: smoothnet, trained for this estimator)")
+    p.add_argument("--lifter", default=DEFAULT_LIFTER, choices=tuple(LIFTERS),
+                   help="joint centres lifted from the 2D landmarks, which the bake then uses (default: motionbert, "
+                        "the DSTformer trained by `posebake train-lifter`); none: BlazePose's landmarks only")
     p.add_argument("--max-people", type=int, default=4)
     p.add_argument("--start", type=int, default=0, help="first frame (index)")
     p.add_argument("--end", type=int, help="stop before this frame (index)")
@@ -94,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
     check_inputs(args)  # fail before minutes of work, not after
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
-                           subject_height=args.subject_height, smooth=args.smooth,
+                           subject_height=args.subject_height, smooth=args.smooth, lifter=args.lifter,
                            estimate_focal=not args.no_focal_estimate)
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet or args.events, dynamic_ncols=True)
@@ -123,8 +127,9 @@ def _run(args: argparse.Namespace) -> int:
           f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
           f"(f = {motion.K[0, 0]:.0f} px{'; ' + estimator.focal_note if estimator.focal_note else ''}); "
           f"wrote {args.output}")
-    stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "smooth")
-    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in stages) + f"; smoothing: {motion.smoothing}")
+    stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "smooth", "lift")
+    print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in stages) +
+          f"; smoothing: {motion.smoothing}; lifter: {args.lifter}")
     if args.preview:
         print(f"preview written to {args.preview}")
     for warning in estimator.warnings:

@@ -143,6 +143,41 @@ def from_blazepose(world: np.ndarray, fps: float, names: tuple[str, ...] | None 
     return CanonicalPose(j, fps, {"spine": ["spine_base", "neck"], "neck": ["neck", "head_base"]})
 
 
+#: canonical joint <- lifter joint centre (skeleton.CENTRE_JOINTS) for `from_centres`.
+CENTRE_SOURCES: dict[str, str] = {
+    "spine_base": "pelvis", "spine_1": "spine", "spine_2": "chest", "neck": "neck", "head_base": "head",
+}
+for _s, _side in (("l", "left"), ("r", "right")):
+    CENTRE_SOURCES.update({f"{p}_{_s}": f"{_side}_{p}" for p in ("hip", "knee", "ankle", "toe", "shoulder", "elbow",
+                                                                  "wrist")})
+#: points joint centres lack, taken from the landmarks relative to the landmark point they hang from
+#: (a hand tip hangs from the wrist), then hung from that point's joint centre.
+LANDMARK_EXTRAS: dict[str, str] = {"nose": "head_base", "head_top": "head_base"}
+for _s in SIDES:
+    LANDMARK_EXTRAS.update({f"ear_{_s}": "head_base", f"hand_tip_{_s}": f"wrist_{_s}", f"thumb_{_s}": f"wrist_{_s}",
+                            f"heel_{_s}": f"ankle_{_s}", f"toe_tip_{_s}": f"ankle_{_s}"})
+
+
+def from_centres(centres: np.ndarray, names: tuple[str, ...], landmarks: np.ndarray, fps: float) -> CanonicalPose:
+    """Canonical joints from the lifter's joint centres (T,S,3) and the same track's BlazePose landmarks
+    (T,33,3), both in one Z-up world frame. The centres are the points a rig rotates about, so the trunk,
+    limbs and spine chain come from them (as `from_cmu` does from a CMU skeleton); the hand and foot tips,
+    heels, ears and nose, which only the landmarks have, keep their offset from the landmark they hang from.
+    The clavicles start at the neck base, where a CMU skeleton's do."""
+    idx = {n: i for i, n in enumerate(names)}
+    missing = sorted(set(CENTRE_SOURCES.values()) - set(idx))
+    if missing:
+        raise ValueError(f"joint centres lack {', '.join(missing)}")
+    j = {ours: centres[:, idx[theirs]] for ours, theirs in CENTRE_SOURCES.items()}
+    lm = from_blazepose(landmarks, fps).joints
+    for extra, anchor in LANDMARK_EXTRAS.items():
+        j[extra] = j[anchor] + (lm[extra] - lm[anchor])
+    j["hips"] = (j["hip_l"] + j["hip_r"]) / 2
+    synthesize_missing(j)
+    return CanonicalPose(j, fps, {"spine": ["spine_base", "spine_1", "spine_2", "neck"],
+                                  "neck": ["neck", "head_base"]})
+
+
 #: canonical joint -> candidate joint names in the two cgspeed CMU BVH namings (first found wins).
 CMU_JOINTS: dict[str, tuple[str, ...]] = {
     "spine_base": ("LowerBack", "lowerback"), "spine_1": ("Spine", "Chest"), "spine_2": ("Spine1", "Chest2"),

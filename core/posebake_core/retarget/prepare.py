@@ -63,22 +63,39 @@ def prepared_joints(mf: Motion, opts: BakeOptions) -> np.ndarray:
                            f"(0..{mf.num_tracks - 1})")
     if opts.smoothing < 0:
         raise PrepareError(f"smoothing must be >= 0 frames, got {opts.smoothing}")
-    joints = mf.track_world(opts.track)[frame_slice(mf, opts)].astype(np.float64)
-    present = np.isfinite(joints).all(-1).any(-1)
-    if present.sum() < MIN_FRAMES:
-        raise PrepareError(f"person {opts.track} appears in {int(present.sum())} frame(s) of the chosen range; "
+    joints = _smoothed(mf.track_world(opts.track)[frame_slice(mf, opts)], opts)
+    if np.isfinite(joints).all(-1).any(-1).sum() < MIN_FRAMES:
+        raise PrepareError(f"person {opts.track} appears in "
+                           f"{int(np.isfinite(joints).all(-1).any(-1).sum())} frame(s) of the chosen range; "
                            f"pick another person or a wider frame range")
+    return joints
+
+
+def prepared_skeleton(mf: Motion, opts: BakeOptions) -> np.ndarray | None:
+    """(T,S,3) the track's joint centres (Motion `skeleton_cam`) with the same pan removal, range and
+    smoothing as `prepared_joints`; None when the Motion has none (no lifter ran, a version-1 file)."""
+    if mf.skeleton_cam is None:
+        return None
+    world = np.einsum("tij,tkj->tki", mf.camera_rotation, mf.skeleton_cam[opts.track])
+    return _smoothed(world[frame_slice(mf, opts)], opts)
+
+
+def _smoothed(joints: np.ndarray, opts: BakeOptions) -> np.ndarray:
+    """float64 copy, Gaussian-smoothed over present frames when `opts.smoothing` asks (NaN stays NaN)."""
+    joints = np.asarray(joints, dtype=np.float64)
     if opts.smoothing > 0:
+        present = np.isfinite(joints).all(-1).any(-1)
         filled = gaussian_smooth(fill_gaps(joints), opts.smoothing)
         joints = np.where(present[:, None, None], filled, np.nan)
     return joints
 
 
 def motion_to_canonical(mf: Motion, opts: BakeOptions) -> CanonicalPose:
-    """One track of `mf` in the floor-aligned world frame (camera pan removed), options applied."""
+    """One track of `mf` in the floor-aligned world frame (camera pan removed), options applied; its joint
+    centres drive the pose where the Motion has them (`canonical.from_centres`)."""
     joints = prepared_joints(mf, opts)
     try:
-        canon = canonical_from_camera(joints, mf.fps)
+        canon = canonical_from_camera(joints, mf.fps, prepared_skeleton(mf, opts), mf.skeleton_names)
     except WorldFrameError as exc:
         raise PrepareError(f"{mf.path}: {exc}") from None
     if not opts.root_motion:

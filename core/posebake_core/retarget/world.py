@@ -19,7 +19,7 @@ from ..errors import PoseBakeError
 from ..rot import normalize
 from ..skeleton import JOINT_INDEX
 from ..timeseries import fill_gaps
-from .canonical import CanonicalPose, from_blazepose
+from .canonical import CanonicalPose, from_blazepose, from_centres
 
 _FEET = [JOINT_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("ankle", "heel", "foot_index")]
 _HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
@@ -81,6 +81,15 @@ def to_world(joints_cam: np.ndarray) -> WorldMotion:
     return WorldMotion(world, R, origin, up, lowest)
 
 
-def canonical_from_camera(joints_cam: np.ndarray, fps: float) -> CanonicalPose:
-    """One Motion track (T,33,3 camera space) -> the canonical pose in the world frame (what `bake` takes)."""
-    return from_blazepose(to_world(joints_cam).joints, fps)
+def canonical_from_camera(joints_cam: np.ndarray, fps: float, skeleton_cam: np.ndarray | None = None,
+                          skeleton_names: tuple[str, ...] = ()) -> CanonicalPose:
+    """One Motion track (T,33,3 camera space) -> the canonical pose in the world frame (what `bake` takes).
+
+    With the track's joint centres (T,S,3, same camera axes) the pose is built from them; the floor and
+    the world frame still come from the landmarks' feet (heels and toe tips touch the floor, joint centres
+    do not)."""
+    wm = to_world(joints_cam)
+    if skeleton_cam is None:
+        return from_blazepose(wm.joints, fps)
+    skeleton = (fill_gaps(np.asarray(skeleton_cam, np.float64)) - wm.origin) @ wm.rotation.T
+    return from_centres(skeleton, skeleton_names, wm.joints, fps)

@@ -3,14 +3,10 @@
 Each motion is resampled to 30 fps (PoseBake's usual video rate), run through forward kinematics and
 reduced to a BlazePose-like joint subset. A training window then gets a random camera (yaw all round,
 elevation -10..35 degrees, distance 3-8 m, slight roll), optional mirroring and a speed change, and the
-measured noise of noise.py. The motions used by the rendered ground-truth clips are never trained on
-(`excluded_motions` reads bench/groundtruth/clips/manifest.json), and whole motions are held out for
-validation, so validation numbers measure generalisation to unseen movement, not to unseen noise only.
+measured noise of noise.py. Which trials train, validate or are reserved is mocap/splits.py's rule.
 """
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +15,8 @@ from scipy.spatial.transform import Rotation
 
 from ..mocap import read_amc, read_asf, read_bvh, resample
 from ..mocap.motion import forward_kinematics
-from posebake.paths import repo_root, shared_data
+from ..mocap.splits import VALIDATION, excluded_motions, sources, split
+from posebake.paths import repo_root
 
 FPS = 30.0
 #: Joints kept (by position in the 38-joint CMU trees, which all three naming schemes share), with the
@@ -33,36 +30,6 @@ NOISE_GROUP = ("shoulder", "shoulder", "shoulder", "elbow", "elbow", "wrist", "w
                "knee", "ankle", "ankle", "ankle", "ankle")
 HIPS = (JOINTS.index("l_hip"), JOINTS.index("r_hip"))
 MIRROR = tuple(JOINTS.index(n.replace("l_", "#").replace("r_", "l_").replace("#", "r_")) for n in JOINTS)
-#: Held out for validation (whole motions): a playground climb, a swordplay, uneven-terrain walking, an
-#: MJ-style walk. Everything else not used by a GT clip is training data.
-VALIDATION = ("01_09", "02_07", "03_03", "131_02")
-#: cmu_walk_delfem2.bvh is most likely CMU 02_01 (shared/data/SOURCES.md), so 02_01 counts as used by it.
-_ALIASES = {"walk_delfem2": "02_01"}
-
-
-def motion_id(path: str | Path) -> str:
-    """'mocap_bvh/cmu_01_01.bvh' and 'mocap_amc/01_01.amc' -> '01_01' (the CMU trial id)."""
-    stem = re.sub(r"^cmu_", "", Path(path).stem)
-    return _ALIASES.get(stem, stem)
-
-
-def excluded_motions() -> set[str]:
-    """CMU trials used by the rendered GT clips (never trained on), from the clip manifest."""
-    manifest = repo_root() / "bench" / "groundtruth" / "clips" / "manifest.json"
-    used = {"01_01", "02_01", "02_02", "02_03", "02_04", "131_03"}  # as of writing; the manifest adds more
-    if manifest.is_file():
-        used |= {motion_id(v["motion"]) for v in json.loads(manifest.read_text()).values()}
-    return used
-
-
-def _sources() -> dict[str, Path]:
-    """CMU trial id -> one file (the AMC original where both exist: it needs no BVH unit guess)."""
-    data = shared_data()
-    out = {motion_id(p): p for p in sorted((data / "mocap_bvh").glob("*.bvh"))}
-    out.update({motion_id(p): p for p in sorted((data / "mocap_amc").glob("*.amc"))})
-    return out
-
-
 def load_positions(path: Path) -> np.ndarray:
     """(T, len(JOINTS), 3) metres at 30 fps, Y-up source axes."""
     if path.suffix == ".amc":
@@ -79,15 +46,16 @@ def load_positions(path: Path) -> np.ndarray:
 def load_split(cache: Path | None = None) -> dict[str, dict[str, np.ndarray]]:
     """{'train': {id: positions}, 'val': {...}}; FK results cached as one npz (the AMC parse is slow)."""
     cache = cache or repo_root() / "bench" / ".work" / "smoothing" / "cmu_positions.npz"
-    sources, skip = _sources(), excluded_motions()
-    wanted = sorted(k for k in sources if k not in skip)
+    parts = split()
+    wanted = parts["train"] + parts["val"]
+    src = sources()
     if cache.is_file():
         with np.load(cache) as z:
             have = {k: z[k] for k in z.files}
     else:
         have = {}
     if set(wanted) - set(have):
-        have.update({k: load_positions(sources[k]) for k in wanted if k not in have})
+        have.update({k: load_positions(src[k]) for k in wanted if k not in have})
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, **have)
     return {"train": {k: have[k] for k in wanted if k not in VALIDATION},
@@ -97,7 +65,7 @@ def load_split(cache: Path | None = None) -> dict[str, dict[str, np.ndarray]]:
 def _rot(axis: int, a: np.ndarray) -> np.ndarray:
     """Rotations (..., 3, 3) about axis 0/1/2 (x/y/z) by the angles `a` (radians)."""
     a = np.asarray(a, dtype=np.float64)
-    return Rotation.from_euler("xyz"[axis], a.reshape(-1)).as_matrix().reshape(a.shape + (3, 3))
+    return Rotation.from_euler("xyz"[axis], a.reshape(-1, 1)).as_matrix().reshape(a.shape + (3, 3))
 
 
 @dataclass
@@ -107,9 +75,13 @@ class Batch:
 
 
 def sample_clean(rng: np.random.Generator, motions: list[np.ndarray], B: int, T: int,
-                 augment: bool = True) -> np.ndarray:
-    """B windows of T frames in OpenCV camera axes, each from a random motion, time, camera and speed."""
-    out = np.empty((B, T, len(JOINTS), 3), np.float32)
+                 augment: bool = True, mirror: tuple[int, ...] = MIRROR, hips: tuple[int, ...] = HIPS,
+                 distance: tuple[float, float] = (3.0, 8.0)) -> np.ndarray:
+    """B windows of T frames in OpenCV camera axes, each from a random motion, time, camera and speed.
+
+    `motions` are (T, J, 3) Y-up arrays whose joints `mirror` swaps left for right and whose `hips` give
+    the root; the camera stands `distance` metres (uniform) from the window's mean root."""
+    out = np.empty((B, T) + motions[0].shape[1:], np.float32)
     lengths = np.array([len(m) for m in motions], float)
     pick = rng.choice(len(motions), size=B, p=lengths / lengths.sum())
     for b, k in enumerate(pick):
@@ -125,13 +97,13 @@ def sample_clean(rng: np.random.Generator, motions: list[np.ndarray], B: int, T:
         u = (t - i0)[:, None, None]
         x = m[i0] * (1 - u) + m[i1] * u
         if augment and rng.random() < 0.5:
-            x = x[:, list(MIRROR)] * np.array([-1.0, 1.0, 1.0])
+            x = x[:, list(mirror)] * np.array([-1.0, 1.0, 1.0])
         out[b] = x
-    centre = out[:, :, list(HIPS)].mean(axis=(1, 2))  # (B, 3) window mean root
+    centre = out[:, :, list(hips)].mean(axis=(1, 2))  # (B, 3) window mean root
     yaw = rng.uniform(0, 2 * np.pi, B)
     elev = np.radians(rng.uniform(-10, 35, B))
     roll = np.radians(rng.normal(0, 3, B))
-    dist = rng.uniform(3.0, 8.0, B)
+    dist = rng.uniform(*distance, B)
     # world (Y-up) -> camera looking horizontally along -Z world from +Z side after the yaw, then tilt
     flip = np.diag([1.0, -1.0, -1.0])  # Y-up, camera looking down -Z  ->  OpenCV (y down, z forward)
     R = _rot(2, roll) @ _rot(0, -elev) @ flip @ _rot(1, -yaw)  # (B,3,3)

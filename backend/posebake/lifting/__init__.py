@@ -1,0 +1,22 @@
+"""2D->3D lifting: BlazePose's 2D landmarks -> the body's joint centres (MotionBERT-style DSTformer).
+
+`LIFTERS` names the choices of `--lifter`; each maps a Motion to its `skeleton_cam` array, or is None
+(no joint centres: the bake uses BlazePose's landmarks).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from posebake_core.motion import Motion
+
+
+def _motionbert(motion: Motion, device: str) -> np.ndarray:
+    from .place import lift_motion
+
+    return lift_motion(motion, device=device)
+
+
+LIFTERS: dict[str, Callable[[Motion, str], np.ndarray] | None] = {"motionbert": _motionbert, "none": None}
+DEFAULT_LIFTER = "none"  # until weights ship: see bench/results/lifter.md
