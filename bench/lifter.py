@@ -1,6 +1,6 @@
 """Benchmark: the 2D->3D lifter's joint centres on the rendered ground-truth clips (issue #18).
 
-    python bench/lifter.py [--weights backend/posebake/data/lifter_T81.pt] [--no-flip] [--label NAME]
+    python bench/lifter.py [--weights backend/posebake/data/lifter_T27.pt] [--no-flip] [--label NAME]
                            [--out bench/results/lifter.md] [--speed]
 
 For every GT clip the raw estimator's output (rawcache.py: `--smooth none`, GT focal) is scored three ways

@@ -152,3 +152,25 @@ def test_small_far_subject_is_found_by_tiled_detection(estimator):
     clips = Path(__file__).resolve().parents[1] / "bench" / "groundtruth" / "clips"
     m = estimator.run(clips / "walk_far.mp4", EstimateOptions(max_people=1, end=30, smooth="none"))
     assert m.present()[0].mean() >= 0.95
+
+
+def test_lifted_joint_centres_ride_on_each_track(runner, handshake) -> None:
+    """The default estimate carries the lifter's joint centres: one skeleton per track, present exactly where
+    the track is, rigid (bone lengths constant), at the landmarks' size and on their mid-hip."""
+    from posebake.lifting.place import _C, limb_sum
+    from posebake_core.skeleton import CENTRE_JOINTS, CENTRE_PARENTS
+
+    for m in (runner, handshake):
+        assert m.skeleton_names == CENTRE_JOINTS
+        assert m.skeleton_cam.shape == m.joints_cam.shape[:2] + (len(CENTRE_JOINTS), 3)
+        for p in range(m.num_tracks):
+            sk, bp = m.skeleton_cam[p].astype(np.float64), m.joints_cam[p].astype(np.float64)
+            here = np.isfinite(bp).all(-1).all(-1)
+            assert (np.isfinite(sk).all(-1).all(-1) == here).all()
+            sk, bp = sk[here], bp[here]
+            for j, q in enumerate(CENTRE_PARENTS[1:], start=1):
+                length = np.linalg.norm(sk[:, j] - sk[:, q], axis=-1)
+                assert length.std() < 1e-4 * length.mean() + 1e-6
+            np.testing.assert_allclose(sk[:, [1, 2]].mean(1), bp[:, [J["left_hip"], J["right_hip"]]].mean(1), atol=1e-4)
+            ratio = np.median(limb_sum(sk, _C)) / np.median(limb_sum(bp, J))
+            assert abs(ratio - 1) < 1e-3

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from posebake.lifting.inputs import LIFT_INPUTS, prepare, rays, to_camera, to_virtual, virtual_rotation
-from posebake.lifting.lift import OVERLAP, WEIGHTS, _windows, fill_gaps, lift_track, rigid_bones
+from posebake.lifting.lift import WEIGHTS, _windows, fill_gaps, lift_track, overlap, rigid_bones
 from posebake_core.errors import MotionError
 from posebake_core.motion import Motion
 from posebake_core.skeleton import CENTRE_JOINTS, CENTRE_PARENTS, standing_pose
@@ -42,14 +42,15 @@ def test_prepare_is_invariant_to_focal_and_nearly_to_distance() -> None:
 
 
 def test_windows_cover_every_frame_with_overlap() -> None:
-    for n in (1, 80, 81, 82, 200, 1000):
-        starts = _windows(n, 81)
-        covered = np.zeros(max(n, 81), int)
-        for s in starts:
-            covered[s:s + 81] += 1
-        assert covered[:n].min() >= 1 and starts[-1] + 81 >= n
-        if n > 81:
-            assert all(b - a <= 81 - OVERLAP for a, b in zip(starts, starts[1:]))
+    for T in (27, 81):
+        for n in (1, T - 1, T, T + 1, 200, 1000):
+            starts = _windows(n, T)
+            covered = np.zeros(max(n, T), int)
+            for s in starts:
+                covered[s:s + T] += 1
+            assert covered[:n].min() >= 1 and starts[-1] + T >= n
+            if n > T:
+                assert all(b - a <= T - overlap(T) for a, b in zip(starts, starts[1:]))
 
 
 def test_fill_gaps_interpolates_and_zeroes_visibility() -> None:

@@ -207,3 +207,27 @@ def test_train_smoothnet_refuses_bad_options_before_training(tmp_path, args: lis
     proc = posebake("train-smoothnet", *args, "-o", out, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+def test_train_smoothnet_runs_end_to_end(tmp_path) -> None:
+    """A few steps of the real training command (data, noise, loss, validation, save): a library upgrade that
+    breaks the recipe (SciPy 1.17's Euler-angle shapes once did) fails here, not in the next retrain."""
+    from tests.bpychild import posebake
+
+    out = tmp_path / "w.pt"
+    proc = posebake("train-smoothnet", "--steps", "2", "--batch", "4", "-o", out, "--record", tmp_path / "r.json",
+                    timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert load_refiner_file(out).window == 32
+    import json
+
+    rec = json.loads((tmp_path / "r.json").read_text())
+    assert "02_05" in rec["excluded_motions"] and not set(rec["excluded_motions"]) & set(rec["train_motions"])
+
+
+def load_refiner_file(path):
+    import torch
+
+    from posebake.smoothing.smoothnet import SmoothNetRefiner
+
+    return SmoothNetRefiner.from_state_dict(torch.load(path, map_location="cpu", weights_only=True))

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from posebake_core.errors import PoseBakeError
 
 from ..argtypes import non_negative_int, positive_float
+from ..lifting import DEFAULT_LIFTER, LIFTERS
 from ..scale import check_height
 
 RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")  # a .vrm is glTF binary with extensions
@@ -47,6 +48,8 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres, fixes the metric scale of estimated videos "
                         "(not used for a Motion .npz input, which was estimated before)")
+    p.add_argument("--lifter", default=DEFAULT_LIFTER, choices=tuple(LIFTERS),
+                   help="joint centres for estimated videos (default %(default)s; none: BlazePose's landmarks only)")
     p.add_argument("--timeout", type=positive_float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
 
 
@@ -140,7 +143,7 @@ def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=Non
     if estimator is None:
         estimator = Estimator(args.device)
     opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end,
-                           subject_height=args.subject_height)
+                           subject_height=args.subject_height, lifter=args.lifter)
     motion = estimator.run(video, opts, progress=progress)
     motion.save(dest)
     return estimator

@@ -3,7 +3,7 @@
     from posebake.lifting.lift import lift_track
     centres = lift_track(uv, vis, K)   # (T, len(CENTRE_JOINTS), 3) root-relative, camera axes, metres
 
-A track is cut into windows of the network's length T that overlap by `OVERLAP` frames and are cross-faded
+A track is cut into windows of the network's length T that overlap by `OVERLAP` x T frames and are cross-faded
 linearly there (a window's first and last frames see one side of the motion only); a track shorter than T
 is padded by holding its last frame. Frames the tracker lost inside a track are filled by linear
 interpolation with visibility 0, the way the training data marks them (lifter/data.py `drop_frames`).
@@ -21,11 +21,11 @@ from .inputs import INPUT_MIRROR, prepare, to_camera
 from posebake_core.errors import PoseBakeError
 from posebake_core.skeleton import CENTRE_MIRROR, CENTRE_PARENTS
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "lifter_T81.pt"
+WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "lifter_T27.pt"
 #: The frame rate of the training motion (posebake_dev/lifter/data.py resamples the mocap to it).
 TRAIN_FPS = 30.0
-#: Frames two neighbouring windows share (cross-faded); a quarter of the shipped 81-frame window.
-OVERLAP = 20
+#: Share of a window that neighbouring windows overlap (cross-faded there).
+OVERLAP = 0.25
 
 
 @lru_cache(maxsize=4)
@@ -56,11 +56,16 @@ def fill_gaps(uv: np.ndarray, vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out.reshape(uv.shape), vis
 
 
+def overlap(T: int) -> int:
+    """Frames two neighbouring windows of length T share."""
+    return max(1, int(round(OVERLAP * T)))
+
+
 def _windows(n: int, T: int) -> list[int]:
     """Start frames of the windows covering n frames (the last one ends at the track's end)."""
     if n <= T:
         return [0]
-    starts = list(range(0, n - T, T - OVERLAP)) + [n - T]
+    starts = list(range(0, n - T, T - overlap(T))) + [n - T]
     return sorted(set(starts))
 
 
@@ -123,7 +128,8 @@ def lift_track(uv: np.ndarray, vis: np.ndarray, K: np.ndarray, flip: bool = True
     weight = np.zeros(len(x))
     ramp = np.ones(T)
     if len(starts) > 1:
-        ramp[:OVERLAP] = ramp[-OVERLAP:][::-1] = np.linspace(0.05, 1.0, OVERLAP)
+        k = overlap(T)
+        ramp[:k] = ramp[-k:][::-1] = np.linspace(0.05, 1.0, k)
     for s, w in zip(starts, y):
         acc[s:s + T] += w * ramp[:, None, None]
         weight[s:s + T] += ramp

@@ -8,12 +8,12 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-lifter", help="train the 2D->3D motion lifter on the CMU mocap in ../shared/data")
-    p.add_argument("--window", type=int, default=81, help="window length T in frames (default 81)")
-    p.add_argument("--dim", type=int, default=64, help="feature width C (default 64)")
-    p.add_argument("--depth", type=int, default=4, help="dual-stream blocks (default 4)")
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch", type=int, default=16, help="windows per step")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--window", type=int, default=27, help="window length T in frames (default 27)")
+    p.add_argument("--dim", type=int, default=48, help="feature width C (default 48)")
+    p.add_argument("--depth", type=int, default=2, help="dual-stream blocks (default 2)")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=32, help="windows per step")
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--minutes", type=float, help="stop after this many minutes of training")

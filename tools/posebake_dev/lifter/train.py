@@ -26,13 +26,13 @@ VELOCITY_WEIGHT = 20.0
 
 @dataclass
 class TrainConfig:
-    window: int = 81
-    dim: int = 64
-    depth: int = 4
+    window: int = 27
+    dim: int = 48
+    depth: int = 2
     heads: int = 4
-    steps: int = 4000
-    batch: int = 16
-    lr: float = 5e-4
+    steps: int = 3000
+    batch: int = 32
+    lr: float = 1e-3
     seed: int = 0
     threads: int = 1
     visibility: bool = True  # False: the visibility channel is zeroed (ablation)
