@@ -53,7 +53,7 @@ def main() -> int:
     header = machine_header(str(est.device))
     t0 = time.time()
     motions = [est.run(folder / f"{c.name}.mp4", EstimateOptions(focal=float(c.K[0, 0]), smooth="none",
-                                                                 max_people=1)) for c in cams]
+                                                                 max_people=1, lifter="motionbert")) for c in cams]
     n = min(m.num_frames for m in motions)
     u = np.stack([undistort(m.joints_2d[0, :n].astype(np.float64), c) for m, c in zip(motions, cams)])
     P = [c.projection() for c in cams]

@@ -154,13 +154,18 @@ def test_small_far_subject_is_found_by_tiled_detection(estimator):
     assert m.present()[0].mean() >= 0.95
 
 
-def test_lifted_joint_centres_ride_on_each_track(runner, handshake) -> None:
-    """The default estimate carries the lifter's joint centres: one skeleton per track, present exactly where
-    the track is, rigid (bone lengths constant), at the landmarks' size and on their mid-hip."""
-    from posebake.lifting.place import _C, limb_sum
+def test_lifted_joint_centres_ride_on_each_track(estimator, videos, handshake) -> None:
+    """`--lifter motionbert` gives the Motion the lifter's joint centres: one skeleton per track, present
+    exactly where the track is, rigid (bone lengths constant), at the landmarks' size and on their mid-hip."""
+    from dataclasses import replace
+
+    from posebake.lifting.place import _C, limb_sum, lift_motion
     from posebake_core.skeleton import CENTRE_JOINTS, CENTRE_PARENTS
 
-    for m in (runner, handshake):
+    lifted_runner = estimator.run(videos / "phalp_running_woman.mp4",
+                                  EstimateOptions(smooth="none", end=60, lifter="motionbert"))
+    two = replace(handshake, skeleton_cam=lift_motion(handshake), skeleton_names=CENTRE_JOINTS)
+    for m in (lifted_runner, two):
         assert m.skeleton_names == CENTRE_JOINTS
         assert m.skeleton_cam.shape == m.joints_cam.shape[:2] + (len(CENTRE_JOINTS), 3)
         for p in range(m.num_tracks):

@@ -64,9 +64,9 @@ def prepared_joints(mf: Motion, opts: BakeOptions) -> np.ndarray:
     if opts.smoothing < 0:
         raise PrepareError(f"smoothing must be >= 0 frames, got {opts.smoothing}")
     joints = _smoothed(mf.track_world(opts.track)[frame_slice(mf, opts)], opts)
-    if np.isfinite(joints).all(-1).any(-1).sum() < MIN_FRAMES:
-        raise PrepareError(f"person {opts.track} appears in "
-                           f"{int(np.isfinite(joints).all(-1).any(-1).sum())} frame(s) of the chosen range; "
+    present = int(np.isfinite(joints).all(-1).any(-1).sum())
+    if present < MIN_FRAMES:
+        raise PrepareError(f"person {opts.track} appears in {present} frame(s) of the chosen range; "
                            f"pick another person or a wider frame range")
     return joints
 

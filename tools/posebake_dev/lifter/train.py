@@ -101,8 +101,8 @@ def train(cfg: TrainConfig, log=print) -> tuple[DSTformer, dict]:
         over = cfg.minutes is not None and time.time() - t0 > 60 * cfg.minutes
         if step % 250 == 0 or step == cfg.steps or over:
             v = validate(model, val, cfg.visibility)
-            history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(float(loss), 4), **v})
-            log(f"step {step}/{cfg.steps}  loss {float(loss):.4f}  val MPJPE {v['mpjpe_mm']:.1f} mm  "
+            history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss.item(), 4), **v})
+            log(f"step {step}/{cfg.steps}  loss {loss.item():.4f}  val MPJPE {v['mpjpe_mm']:.1f} mm  "
                 f"accel {v['accel_mm']:.2f} mm/f²  ({time.time() - t0:.0f} s)")
         if over:
             break
