@@ -19,4 +19,6 @@ def _motionbert(motion: Motion, device: str) -> np.ndarray:
 
 
 LIFTERS: dict[str, Callable[[Motion, str], np.ndarray] | None] = {"motionbert": _motionbert, "none": None}
-DEFAULT_LIFTER = "none"  # until weights ship: see bench/results/lifter.md
+#: The more accurate choice on the rendered GT clips: BlazePose's own 3D (MPJPE 118 mm against the lifter's
+#: 130, bench/RESULTS.md). The issue's rule: the default is whichever measures better.
+DEFAULT_LIFTER = "none"
