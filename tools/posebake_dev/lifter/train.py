@@ -54,14 +54,11 @@ def val_batches(motions: dict[str, np.ndarray], window: int, profile: dict, n: i
 
 
 @torch.no_grad()
-def validate(model: DSTformer, batches: list[tuple[np.ndarray, np.ndarray]], visibility: bool) -> dict[str, float]:
+def validate(model: DSTformer, batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     model.eval()
     err, acc = [], []
     for inp, tgt in batches:
-        x = torch.from_numpy(inp)
-        if not visibility:
-            x[..., 2] = 0
-        p = model(x).numpy()
+        p = model(torch.from_numpy(inp)).numpy()
         p -= p[:, :, :1]
         err.append(np.linalg.norm(p - tgt, axis=-1).mean())
         acc.append(np.linalg.norm(np.diff(p, 2, axis=1) - np.diff(tgt, 2, axis=1), axis=-1).mean())
@@ -78,7 +75,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[DSTformer, dict]:
     train_m = list(split["train"].values())
     val = val_batches(split["val"], cfg.window, profile)
     mcfg = LifterConfig(window=cfg.window, dim=cfg.dim, depth=cfg.depth, heads=cfg.heads,
-                        joints_in=len(profile["inputs"]))
+                        joints_in=len(profile["inputs"]), visibility=cfg.visibility)
     model = DSTformer(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     warm = max(1, min(200, cfg.steps // 10))  # linear warm-up, then cosine decay to zero
@@ -87,10 +84,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[DSTformer, dict]:
     t0, history, step = time.time(), [], 0
     for step in range(1, cfg.steps + 1):
         inp, tgt = data.make_batch(rng, train_m, cfg.batch, cfg.window, profile)
-        x = torch.from_numpy(inp)
-        if not cfg.visibility:
-            x[..., 2] = 0
-        pred = model(x)
+        pred = model(torch.from_numpy(inp))
         pred = pred - pred[:, :, :1]  # pelvis-relative, like the target
         loss = loss_fn(pred, torch.from_numpy(tgt))
         opt.zero_grad()
@@ -100,7 +94,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[DSTformer, dict]:
         sched.step()
         over = cfg.minutes is not None and time.time() - t0 > 60 * cfg.minutes
         if step % 250 == 0 or step == cfg.steps or over:
-            v = validate(model, val, cfg.visibility)
+            v = validate(model, val)
             history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss.item(), 4), **v})
             log(f"step {step}/{cfg.steps}  loss {loss.item():.4f}  val MPJPE {v['mpjpe_mm']:.1f} mm  "
                 f"accel {v['accel_mm']:.2f} mm/f²  ({time.time() - t0:.0f} s)")
