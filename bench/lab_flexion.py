@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine_header, write_table  # noqa: E402
-from multiview_root import CLIP, read_qualisys, triangulate, undistort  # noqa: E402
+from multiview_root import CLIP, read_qualisys, triangulate_tracks  # noqa: E402
 
 from posebake.paths import shared_data  # noqa: E402
 from posebake_core.skeleton import CENTRE_JOINTS, JOINT_INDEX  # noqa: E402
@@ -54,13 +54,7 @@ def main() -> int:
     t0 = time.time()
     motions = [est.run(folder / f"{c.name}.mp4", EstimateOptions(focal=float(c.K[0, 0]), smooth="none",
                                                                  max_people=1, lifter="motionbert")) for c in cams]
-    n = min(m.num_frames for m in motions)
-    u = np.stack([undistort(m.joints_2d[0, :n].astype(np.float64), c) for m, c in zip(motions, cams)])
-    P = [c.projection() for c in cams]
-    ok = np.isfinite(u).all(axis=(0, 2, 3))
-    X = np.full((n, u.shape[2], 3), np.nan)
-    for t in np.flatnonzero(ok):
-        X[t] = [triangulate(P, u[:, t, j]) for j in range(u.shape[2])]
+    X, _, n = triangulate_tracks(motions, cams)
     cidx = {name: i for i, name in enumerate(CENTRE_JOINTS)}
     rows, sums = [], {"BlazePose world landmarks": [], "lifter joint centres": []}
     for m, c in zip(motions, cams):

@@ -93,6 +93,19 @@ def reprojection_px(P: list[np.ndarray], X: np.ndarray, u: np.ndarray) -> np.nda
     return np.linalg.norm(p[:, :2] / p[:, 2:] - u, axis=-1)
 
 
+def triangulate_tracks(motions: list, cams: list[Camera]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every landmark of track 0 triangulated from all views: (X (n, J, 3) world metres, NaN where a view
+    lost the person; the undistorted 2D (V, n, J, 2); n, the frames every view has)."""
+    n = min(m.num_frames for m in motions)
+    u = np.stack([undistort(m.joints_2d[0, :n].astype(np.float64), c) for m, c in zip(motions, cams)])
+    P = [c.projection() for c in cams]
+    ok = np.isfinite(u).all(axis=(0, 2, 3))
+    X = np.full((n, u.shape[2], 3), np.nan)
+    for t in np.flatnonzero(ok):
+        X[t] = [triangulate(P, u[:, t, j]) for j in range(u.shape[2])]
+    return X, u, n
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--device", default="auto")
@@ -112,13 +125,9 @@ def main() -> int:
                 for c in cams]
 
     motions = estimate(None)
-    n = min(m.num_frames for m in motions)
-    u = np.stack([undistort(m.joints_2d[0, :n].astype(np.float64), c) for m, c in zip(motions, cams)])
+    X, u, n = triangulate_tracks(motions, cams)
     P = [c.projection() for c in cams]
     ok = np.isfinite(u).all(axis=(0, 2, 3))
-    X = np.full((n, u.shape[2], 3), np.nan)
-    for t in np.flatnonzero(ok):
-        X[t] = [triangulate(P, u[:, t, j]) for j in range(u.shape[2])]
     reproj = [reprojection_px(P, X[t, j], u[:, t, j]) for t in np.flatnonzero(ok) for j in CHECK_JOINTS]
     root_ref = 0.5 * (X[:, HIPS[0]] + X[:, HIPS[1]])
     height = standing_height(X - root_ref[:, None])

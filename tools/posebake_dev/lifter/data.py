@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..mocap import read_amc, read_asf, read_bvh, resample
-from ..mocap.motion import forward_kinematics
-from ..mocap.splits import sources, split
+from ..mocap.splits import sources, split, trial_positions
 from ..smoothnet.data import FPS, sample_clean
 from ..smoothnet.noise import _fast_noise
 from . import synth
@@ -39,14 +37,7 @@ DISTANCE = (2.5, 12.0)
 
 def load_centres(path: Path) -> np.ndarray:
     """(T, len(CENTRE_JOINTS), 3) joint centres in metres at 30 fps, Y-up source axes."""
-    if path.suffix == ".amc":
-        motion = read_amc(path, read_asf(path.with_name(path.stem.split("_")[0] + ".asf")))
-    else:
-        motion = read_bvh(path)
-    if len(motion.names) != 38:
-        raise ValueError(f"{path}: expected the 38-joint CMU tree, got {len(motion.names)} joints")
-    pos, _ = forward_kinematics(resample(motion, FPS))
-    return pos[:, list(CMU_INDEX)].astype(np.float32)
+    return trial_positions(path, FPS)[:, list(CMU_INDEX)].astype(np.float32)
 
 
 def load_split(cache: Path | None = None) -> dict[str, dict[str, np.ndarray]]:

@@ -11,6 +11,11 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
+from .asfamc import read_amc, read_asf
+from .bvh import read_bvh
+from .motion import forward_kinematics, resample
 from posebake.paths import repo_root, shared_data
 
 #: Reserved for evaluation by issue #18, whether or not a rendered clip uses them.
@@ -51,3 +56,15 @@ def split() -> dict[str, list[str]]:
     wanted = sorted(k for k in src if k not in skip)
     return {"train": [k for k in wanted if k not in VALIDATION], "val": [k for k in wanted if k in VALIDATION],
             "excluded": sorted(skip)}
+
+
+def trial_positions(path: Path, fps: float) -> np.ndarray:
+    """(T, 38, 3) joint positions (metres, the source's Y-up axes) of one CMU trial file resampled to `fps`;
+    both CMU formats give the same 38-joint tree, in the same order (BVH and ASF/AMC)."""
+    if path.suffix == ".amc":
+        motion = read_amc(path, read_asf(path.with_name(path.stem.split("_")[0] + ".asf")))
+    else:
+        motion = read_bvh(path)
+    if len(motion.names) != 38:
+        raise ValueError(f"{path}: expected the 38-joint CMU tree, got {len(motion.names)} joints")
+    return forward_kinematics(resample(motion, fps))[0]

@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..mocap import read_amc, read_asf, read_bvh, resample
-from ..mocap.motion import forward_kinematics
-from ..mocap.splits import VALIDATION, excluded_motions, sources, split
+from ..mocap.splits import VALIDATION, excluded_motions, sources, split, trial_positions
 from posebake.paths import repo_root
 
 FPS = 30.0
@@ -30,15 +28,11 @@ NOISE_GROUP = ("shoulder", "shoulder", "shoulder", "elbow", "elbow", "wrist", "w
                "knee", "ankle", "ankle", "ankle", "ankle")
 HIPS = (JOINTS.index("l_hip"), JOINTS.index("r_hip"))
 MIRROR = tuple(JOINTS.index(n.replace("l_", "#").replace("r_", "l_").replace("#", "r_")) for n in JOINTS)
+
+
 def load_positions(path: Path) -> np.ndarray:
     """(T, len(JOINTS), 3) metres at 30 fps, Y-up source axes."""
-    if path.suffix == ".amc":
-        motion = read_amc(path, read_asf(path.with_name(path.stem.split("_")[0] + ".asf")))
-    else:
-        motion = read_bvh(path)
-    if len(motion.names) != 38:
-        raise ValueError(f"{path}: expected the 38-joint CMU tree, got {len(motion.names)} joints")
-    pos, _ = forward_kinematics(resample(motion, FPS))
+    pos = trial_positions(path, FPS)
     head = 0.5 * (pos[:, 18] + pos[:, 19])
     return np.concatenate([head[:, None], pos[:, [_CMU_INDEX[j] for j in JOINTS[1:]]]], axis=1).astype(np.float32)
 
