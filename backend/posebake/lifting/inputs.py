@@ -85,13 +85,25 @@ def normalise(xy: np.ndarray) -> tuple[np.ndarray, float]:
     return rel / s, s
 
 
-def prepare(uv: np.ndarray, vis: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Landmarks of one track (T, 33, 2) pixels and (T, 33) visibility -> (network input (T, J_in, 3):
-    normalised x, y and visibility; virtual rotations (T, 3, 3)). Frames must be finite (fill gaps first)."""
+def virtual_rays(uv: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 33, 2) pixels -> (the lifter's landmarks as virtual-camera rays (T, J_in, 2), rotations (T, 3, 3))."""
     xy = rays(uv[:, list(LIFT_INDEX)].astype(np.float64), K)
     R = virtual_rotation(0.5 * (xy[:, _HIPS[0]] + xy[:, _HIPS[1]]))
-    rel, _ = normalise(to_virtual(xy, R))
-    return np.concatenate([rel, vis[:, list(LIFT_INDEX), None]], axis=-1).astype(np.float32), R
+    return to_virtual(xy, R), R
+
+
+def network_input(xy_virtual: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """One window's virtual rays (T, J_in, 2) and (T, 33) visibility -> network input (T, J_in, 3): normalised
+    with the window's own size, as every training window is."""
+    rel, _ = normalise(xy_virtual)
+    return np.concatenate([rel, vis[:, list(LIFT_INDEX), None]], axis=-1).astype(np.float32)
+
+
+def prepare(uv: np.ndarray, vis: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of one window (T, 33, 2) pixels and (T, 33) visibility -> (network input (T, J_in, 3):
+    normalised x, y and visibility; virtual rotations (T, 3, 3)). Frames must be finite (fill gaps first)."""
+    xy, R = virtual_rays(uv, K)
+    return network_input(xy, vis), R
 
 
 def to_camera(joints_virtual: np.ndarray, R: np.ndarray) -> np.ndarray:

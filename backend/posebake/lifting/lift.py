@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .inputs import INPUT_MIRROR, prepare, to_camera
+from .inputs import INPUT_MIRROR, network_input, to_camera, virtual_rays
 from posebake_core.errors import PoseBakeError
 from posebake_core.skeleton import CENTRE_MIRROR, CENTRE_PARENTS
 
@@ -118,14 +118,18 @@ def lift_track(uv: np.ndarray, vis: np.ndarray, K: np.ndarray, flip: bool = True
     model = load_lifter(str(weights), str(device))
     T = model.cfg.window
     n = len(uv)
-    x, R = prepare(uv, vis, K)
+    xy, R = virtual_rays(uv, K)
     if n < T:  # pad by holding the last frame; the padding's output is dropped
-        x = np.concatenate([x, np.repeat(x[-1:], T - n, axis=0)])
-    starts = _windows(len(x), T)
-    y = np.concatenate([_run(model, np.stack([x[s:s + T] for s in starts[i:i + batch]]), flip)
-                        for i in range(0, len(starts), batch)])
-    acc = np.zeros((len(x),) + y.shape[2:])
-    weight = np.zeros(len(x))
+        x = network_input(xy, vis)
+        wins = [np.concatenate([x, np.repeat(x[-1:], T - n, axis=0)])]
+        starts = [0]
+    else:  # each window normalised with its own size, as in training (a person walking closer grows)
+        starts = _windows(n, T)
+        wins = [network_input(xy[s:s + T], vis[s:s + T]) for s in starts]
+    y = np.concatenate([_run(model, np.stack(wins[i:i + batch]), flip) for i in range(0, len(wins), batch)])
+    length = max(n, T)
+    acc = np.zeros((length,) + y.shape[2:])
+    weight = np.zeros(length)
     ramp = np.ones(T)
     if len(starts) > 1:
         k = overlap(T)
