@@ -1,10 +1,10 @@
 """Package the add-on as a Blender extension zip: `python addon/build.py [--out DIR]`.
 
-Copies the rig presets (`<repo>/rigs/*.json`) into `posebake_blender/rigs_data/`, where the installed add-on
-looks for them (`rigs.presets_dir`), then zips the package as `dist/posebake_blender-<version>.zip` with the
-manifest at the top of the archive, as Blender's "Install from Disk" expects.
+Zips the package as `dist/posebake_blender-<version>.zip` with the manifest at the top of the archive, as
+Blender's "Install from Disk" expects.
 
-The shared core (`<repo>/core/posebake_core`, numpy only) travels as a bundled wheel: the build writes
+The shared core (`<repo>/core/posebake_core`, numpy only, with the rig presets as package data) travels as a
+bundled wheel: the build writes
 `wheels/posebake_core-<version>-py3-none-any.whl` into the zip and lists it under `wheels` in the zip's
 manifest, and Blender's extension installer puts it on the add-on's path (extensions support bundled wheels
 since 4.2). So the add-on imports the very code the backend runs, not a copy. Standard library only, so it
@@ -17,7 +17,6 @@ import base64
 import hashlib
 import io
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -82,36 +81,28 @@ def manifest_with_wheels(text: str, wheels: list[str]) -> str:
     return text[:at] + line + text[at:]
 
 
-def copy_presets(rigs: Path = REPO / "rigs") -> list[Path]:
-    """Refresh rigs_data/ from the repository's presets (stale files removed)."""
-    dest = PACKAGE / "rigs_data"
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir()
-    out = []
-    for f in sorted(rigs.glob("*.json")):
-        shutil.copy2(f, dest / f.name)
-        out.append(dest / f.name)
-    if not out:
-        raise SystemExit(f"no rig presets in {rigs}")
-    return out
-
-
-def build(out_dir: Path = REPO / "dist", copy_to_tree: bool = True) -> Path:
-    """Copy presets and write the zip; returns its path. With `copy_to_tree=False` (tests, and anyone
-    running beside other work in the same checkout) the presets go straight from rigs/ into the zip and
-    the source tree is left as it is."""
-    if copy_to_tree:
-        copy_presets()
+def build(out_dir: Path = REPO / "dist", backend_wheel: Path | None = None) -> Path:
+    """Write the zip (through a temporary name, so a failed build leaves no half zip); returns its path.
+    `backend_wheel` (`make addon` passes the one `make wheel` built) goes in as `backend_wheel/`, where the
+    "Install backend" operator installs it from (`install.bundled_wheel`); without it, that operator takes
+    `posebake` from the package index."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"posebake_blender-{version()}.zip"
     tmp = target.with_suffix(".zip.tmp")
+    try:
+        _write(tmp, backend_wheel)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(target)
+    return target
+
+
+def _write(tmp: Path, backend_wheel: Path | None) -> None:
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(PACKAGE.rglob("*")):
             rel = f.relative_to(PACKAGE)
             if f.is_dir() or SKIP_DIRS.intersection(rel.parts) or f.suffix in SKIP_SUFFIXES:
-                continue
-            if not copy_to_tree and rel.parts[0] == "rigs_data":
                 continue
             if rel.as_posix() == "blender_manifest.toml":
                 continue
@@ -120,16 +111,15 @@ def build(out_dir: Path = REPO / "dist", copy_to_tree: bool = True) -> Path:
         zf.writestr("wheels/" + wheel_name, wheel)
         zf.writestr("blender_manifest.toml",
                     manifest_with_wheels((PACKAGE / "blender_manifest.toml").read_text(), [wheel_name]))
-        if not copy_to_tree:
-            for f in sorted((REPO / "rigs").glob("*.json")):
-                zf.write(f, f"rigs_data/{f.name}")
-    tmp.replace(target)
-    return target
+        if backend_wheel is not None:
+            if not re.fullmatch(r"posebake-[^-]+-py3-none-any\.whl", backend_wheel.name):
+                raise SystemExit(f"{backend_wheel} is not a PoseBake wheel (posebake-VERSION-py3-none-any.whl)")
+            zf.write(backend_wheel, f"backend_wheel/{backend_wheel.name}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=REPO / "dist", help="folder for the zip (default: dist/)")
-    ap.add_argument("--no-copy", action="store_true", help="zip the presets from rigs/ without writing rigs_data/")
+    ap.add_argument("--backend-wheel", type=Path, help="a PoseBake wheel to bundle for 'Install backend'")
     a = ap.parse_args()
-    print(build(a.out, copy_to_tree=not a.no_copy))
+    print(build(a.out, a.backend_wheel))

@@ -45,7 +45,7 @@ for _s in "lr":
 
 
 def load_preset(name: str) -> dict:
-    return json.loads((REPO / "rigs" / f"{name}.json").read_text())
+    return json.loads((REPO / "core" / "posebake_core" / "rigs" / f"{name}.json").read_text())
 
 
 def _new_armature(name: str):

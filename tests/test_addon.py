@@ -9,6 +9,7 @@ runner); the tests read the dict it returns.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -111,17 +112,19 @@ def test_manifest_and_extension_zip(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("posebake_addon_build", REPO / "addon" / "build.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    z = build.build(tmp_path, copy_to_tree=False)
+    z = build.build(tmp_path)
     assert z.name == f"posebake_blender-{manifest['version']}.zip"
     names = zipfile.ZipFile(z).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names and "headless.py" in names
-    assert {f"rigs_data/{p.name}" for p in (REPO / "rigs").glob("*.json")} <= set(names)
     assert not any("__pycache__" in n for n in names)
 
     wheels = [n for n in names if n.startswith("wheels/posebake_core-") and n.endswith("-py3-none-any.whl")]
     assert len(wheels) == 1, names
     zipped = tomllib.loads(zipfile.ZipFile(z).read("blender_manifest.toml").decode())
     assert zipped["wheels"] == [f"./{wheels[0]}"] and zipped["version"] == manifest["version"]
+    core_names = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(z).read(wheels[0]))).namelist()
+    presets = {f"posebake_core/rigs/{p.name}" for p in (REPO / "core" / "posebake_core" / "rigs").glob("*.json")}
+    assert len(presets) >= 8 and presets <= set(core_names), core_names  # the rig presets ride in the core
 
     # Blender itself installs and enables it (manifest validated), in a throwaway user folder, with the
     # development core hidden: the add-on can only import the core from the bundled wheel

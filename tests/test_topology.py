@@ -32,7 +32,7 @@ def cmu(data_dir: Path) -> tuple[list[str], list[str | None], np.ndarray, np.nda
 
 
 def expected() -> dict[str, list[str]]:
-    bones = json.loads((REPO / "rigs" / "cmu_bvh.json").read_text())["bones"]
+    bones = json.loads((REPO / "core" / "posebake_core" / "rigs" / "cmu_bvh.json").read_text())["bones"]
     return {r: [b] if isinstance(b, str) else b for r, b in bones.items()}
 
 

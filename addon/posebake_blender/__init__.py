@@ -28,9 +28,10 @@ def _alias_stable_name() -> None:
 
 
 def register() -> None:
-    from . import mapping, ops, props, script_ops, ui
+    from . import install_ops, mapping, ops, props, script_ops, ui
     props.register()
     ops.register()
+    install_ops.register()
     script_ops.register()
     mapping.register()
     ui.register()
@@ -40,11 +41,12 @@ def register() -> None:
 def unregister() -> None:
     import sys
 
-    from . import mapping, ops, props, script_ops, ui
+    from . import install_ops, mapping, ops, props, script_ops, ui
     ops.stop_polling()
     ui.unregister()
     mapping.unregister()
     script_ops.unregister()
+    install_ops.unregister()
     ops.unregister()
     props.unregister()
     if __name__ != STABLE_NAME and sys.modules.get(STABLE_NAME) is sys.modules[__name__]:

@@ -174,7 +174,12 @@ class PoseBakePreferences(bpy.types.AddonPreferences):
         col.prop(self, "token")
         col.label(text=f"Token file: {config_path()}")
         col.prop(self, "python_path")
-        col.operator("posebake.start_backend", icon="PLAY")
+        row = col.row()
+        row.operator("posebake.install_backend", icon="IMPORT")
+        row.operator("posebake.start_backend", icon="PLAY")
+        from .install import status_line
+        if status_line():
+            col.label(text=status_line())
 
 
 def get_prefs(context=None):

@@ -1,8 +1,8 @@
 """Rig presets (data files, one per rig family) and auto-mapping for rigs no preset knows.
 
 A preset maps our canonical roles (see `posebake_core.retarget.canonical.ROLE_JOINTS`) to a rig's bone
-names; a role may take one bone or a chain (spine, split limbs). Presets live as JSON in `rigs_data/` inside the
-installed add-on (the build copies `<repo>/rigs/` there) or, in a source checkout, in `<repo>/rigs/`.
+names; a role may take one bone or a chain (spine, split limbs). Presets live as JSON in the core package
+(`posebake_core/rigs/`), so the backend's wheel and the add-on's bundled core wheel carry the same files.
 No bpy here: callers pass bone names (and rest heads for topology), so this is unit-testable.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from posebake_core.retarget.armature import required_roles
 from posebake_core.retarget.canonical import ROLE_JOINTS
-from posebake_core.paths import user_presets_dir  # where "Save as preset" writes; every lookup looks there too
+from posebake_core.paths import PRESETS_DIR, user_presets_dir  # where "Save as preset" writes; every lookup looks there too
 from posebake_core.retarget.topology import map_by_topology
 
 
@@ -27,9 +27,8 @@ class RigError(ValueError):
 
 
 def presets_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    packaged = here / "rigs_data"
-    return packaged if packaged.is_dir() else here.parent.parent / "rigs"
+    """The built-in presets: package data of `posebake_core`, wherever that is installed."""
+    return PRESETS_DIR
 
 
 def _preset_file(name: str) -> Path | None:

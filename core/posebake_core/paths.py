@@ -9,6 +9,10 @@ import os
 from pathlib import Path
 
 
+# The built-in rig presets (one JSON file per rig family), package data of the core.
+PRESETS_DIR = Path(__file__).resolve().parent / "rigs"
+
+
 def xdg_dir(kind: str, fallback: str) -> Path:
     """$XDG_<KIND>_HOME/posebake, else ~/<fallback>/posebake (the XDG base-directory convention)."""
     xdg = os.environ.get(f"XDG_{kind}_HOME")

@@ -13,9 +13,9 @@ def _hide_development_core() -> None:
 
     sys.meta_path[:] = [f for f in sys.meta_path if not editable(f)]
     sys.path[:] = [p for p in sys.path if "__editable__" not in p
-                   and not p.rstrip("/").endswith(("/core", "/backend", "/tools"))]
+                   and not p.rstrip("/").endswith(("/core", "/backend", "/tools", "/addon"))]
     sys.path_importer_cache.clear()
-    for name in [m for m in sys.modules if m.split(".")[0] in ("posebake_core", "posebake", "posebake_dev")]:
+    for name in [m for m in sys.modules if m.split(".")[0] in ("posebake_core", "posebake", "posebake_dev", "posebake_blender")]:
         del sys.modules[name]
 
 

@@ -9,6 +9,7 @@ seconds rather than after minutes of estimation.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -73,10 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def headless_script() -> Path:
-    """The add-on's driver: $POSEBAKE_ADDON/headless.py, else the checkout's addon/posebake_blender/."""
-    from ..paths import repo_root
-    base = Path(os.environ["POSEBAKE_ADDON"]) if os.environ.get("POSEBAKE_ADDON") else \
-        repo_root() / "addon" / "posebake_blender"
+    """The add-on's driver: $POSEBAKE_ADDON/headless.py, else the installed `posebake_blender` package's (the
+    wheel ships it; an editable install points at the checkout's addon/posebake_blender/). Located without
+    importing it: its __init__ needs bpy, which only the Blender child has."""
+    if os.environ.get("POSEBAKE_ADDON"):
+        base = Path(os.environ["POSEBAKE_ADDON"])
+    else:
+        spec = importlib.util.find_spec("posebake_blender")
+        base = Path(spec.origin).parent if spec and spec.origin else Path("posebake_blender (not installed)")
     script = base / "headless.py"
     if not script.is_file():
         raise PoseBakeError(f"the Blender add-on driver {script} is missing (set POSEBAKE_ADDON to the "

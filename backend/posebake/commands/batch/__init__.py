@@ -14,7 +14,7 @@ from pathlib import Path
 
 from posebake_core.atomic import check_writable_dir
 from posebake_core.errors import PoseBakeError
-from .bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
+from ..bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
                    rig_job, run_headless)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -41,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--usd", action="store_true", help="also export NAME.usdc (UsdSkel animation)")
     p.add_argument("--camera", action="store_true",
                    help="also add a camera matching each video (lens, size, fps, pan, background clip) to NAME.blend")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run one Ray task per video: on the cluster at ADDRESS (ray://HOST:10001, or 'auto' for the "
+                        "one this machine joined), or, with no ADDRESS, on a Ray instance started here; OUTDIR "
+                        "must be a path every node sees")
     add_rig_arguments(p)
     p.set_defaults(func=run)
 
@@ -59,7 +63,32 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def bake_job(f: Path, motion: Path, args: argparse.Namespace) -> dict:
+    """The headless bake job for one input (outputs named after it in OUTDIR)."""
+    def out(suffix: str, wanted: bool = True) -> str | None:
+        return str((args.output / f"{f.stem}{suffix}").resolve()) if wanted else None
+    return {**rig_job(args, "bake"), "motion": str(motion.resolve()), "output": out(".blend"),
+            "fbx": out(".fbx", args.fbx), "glb": out(".glb", args.glb), "usd": out(".usdc", args.usd),
+            "options": bake_options(args), "camera": bool(args.camera)}
+
+
+def motion_path(f: Path, args: argparse.Namespace) -> Path:
+    """Where an input's Motion is: itself for an .npz, else OUTDIR/NAME.npz (estimated there)."""
+    return f if f.suffix.lower() == ".npz" else args.output / f"{f.stem}.npz"
+
+
+def done_row(f: Path, result: dict, seconds: float) -> Row:
+    detail = f"action {result['action']}" + (f", camera {result['camera']}" if result.get("camera") else "")
+    return Row(f.name, True, seconds, result["frames"], detail)
+
+
+def failed_row(f: Path, exc: BaseException, seconds: float) -> Row:
+    msg = str(exc) if isinstance(exc, PoseBakeError) else f"{type(exc).__name__}: {exc}"
+    return Row(f.name, False, seconds, detail=msg)
+
+
+def prepare(args: argparse.Namespace) -> list[Path]:
+    """Check the inputs, the output folder and the rig once, before any estimation; returns the files."""
     check_inputs(args)
     if not args.folder.is_dir():
         raise PoseBakeError(f"not a folder: {args.folder}")
@@ -71,36 +100,40 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise PoseBakeError(f"cannot create the output folder {args.output}: {exc.strerror or exc}") from None
     check_writable_dir(args.output / "probe")  # a real write, before any estimation
-    rig = run_headless(rig_job(args, "check"), args.timeout)  # once, before any estimation
+    rig = run_headless(rig_job(args, "check"), args.timeout)
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}; {len(files)} file(s)")
-    estimator, rows = None, []
-    for k, f in enumerate(files, 1):
-        label = f"[{k}/{len(files)}] {f.name}: "
-        t0 = time.monotonic()
-        try:
-            motion = f
-            if f.suffix.lower() != ".npz":
-                motion = args.output / f"{f.stem}.npz"
-                estimator = estimate_to(f, motion, args, estimator, progress=_bar_progress(label))
-                print(file=sys.stderr)
-            job = {**rig_job(args, "bake"), "motion": str(motion.resolve()),
-                   "output": str((args.output / f"{f.stem}.blend").resolve()),
-                   "fbx": str((args.output / f"{f.stem}.fbx").resolve()) if args.fbx else None,
-                   "glb": str((args.output / f"{f.stem}.glb").resolve()) if args.glb else None,
-                   "usd": str((args.output / f"{f.stem}.usdc").resolve()) if args.usd else None,
-                   "options": bake_options(args), "camera": bool(args.camera)}
-            result = run_headless(job, args.timeout)
-            detail = f"action {result['action']}" + (f", camera {result['camera']}" if result.get("camera") else "")
-            rows.append(Row(f.name, True, time.monotonic() - t0, result["frames"], detail))
-            print(label + describe(result), flush=True)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # continue-on-failure is the point of batch
-            msg = str(exc) if isinstance(exc, PoseBakeError) else f"{type(exc).__name__}: {exc}"
-            rows.append(Row(f.name, False, time.monotonic() - t0, detail=msg))
-            print(f"{label}FAILED: {msg}", flush=True)
+    return files
+
+
+def summarise(rows: list[Row], args: argparse.Namespace) -> int:
+    """The summary table and the exit code (1 when any file failed), the same for local and Ray runs."""
     print()
     print(table(rows))
     failed = sum(not r.ok for r in rows)
     print(f"\n{len(rows) - failed} baked, {failed} failed; outputs in {args.output}")
     return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    files = prepare(args)
+    if args.ray is not None:
+        from .on_ray import run_on_ray
+        return summarise(run_on_ray(files, args), args)
+    estimator, rows = None, []
+    for k, f in enumerate(files, 1):
+        label = f"[{k}/{len(files)}] {f.name}: "
+        t0 = time.monotonic()
+        try:
+            motion = motion_path(f, args)
+            if motion != f:
+                estimator = estimate_to(f, motion, args, estimator, progress=_bar_progress(label))
+                print(file=sys.stderr)
+            result = run_headless(bake_job(f, motion, args), args.timeout)
+            rows.append(done_row(f, result, time.monotonic() - t0))
+            print(label + describe(result), flush=True)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # continue-on-failure is the point of batch
+            rows.append(failed_row(f, exc, time.monotonic() - t0))
+            print(f"{label}FAILED: {rows[-1].detail}", flush=True)
+    return summarise(rows, args)
