@@ -105,7 +105,10 @@ def test_readme_example_runs_as_written(shot: dict[str, Path], tmp_path: Path) -
     (tmp_path / "out").mkdir()
     shutil.copy(shot["motion"], tmp_path / "out" / "demo.npz")
     (tmp_path / "bake_shot.py").write_text(readme_example(), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "addon"), os.environ.get("PYTHONPATH", "")])}
+    # PWD as a shell would set it for `cd DIR && python bake_shot.py`: Blender 4.5 resolves relative paths
+    # against $PWD before the process's working directory
+    env = {**os.environ, "PWD": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "addon"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(["timeout", "300", sys.executable, "bake_shot.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

@@ -96,7 +96,7 @@ def _export_usd(path: str) -> None:
 def run(job: dict) -> dict:
     import bpy
 
-    from posebake_core.atomic import check_writable_dir, describe_os_error, staged_outputs
+    from posebake_core.atomic import check_writable_dir, describe_os_error, describe_write_failure, staged_outputs
     from posebake_core.bakejob import check_job
 
     from posebake_blender.blender.apply import bake_motion, summarize
@@ -130,7 +130,8 @@ def run(job: dict) -> dict:
                 try:
                     writer(str(staged[Path(job[key])].resolve()))
                 except (RuntimeError, OSError) as exc:  # a full disk arrives as a RuntimeError with a traceback
-                    raise HeadlessError(f"cannot write the {what} {job[key]}: {describe_os_error(exc)}") from None
+                    why = describe_write_failure(exc, Path(job[key]).resolve().parent)
+                    raise HeadlessError(f"cannot write the {what} {job[key]}: {why}") from None
         info["fps"] = scene.render.fps / scene.render.fps_base
         info["outputs"] = outputs
         info["contacts"] = {side: [bool(v) for v in c] for side, c in res.solution.contacts.items()}

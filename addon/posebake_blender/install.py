@@ -212,16 +212,15 @@ class Installer:
         self.state = "running"
         try:
             self.result = self._run(on_step)
-        except InstallError as exc:
-            self.state, self.message = "failed", str(exc)
+        except InstallError as exc:  # clean up first: "failed" is final, watchers stop looking then
             shutil.rmtree(self.env, ignore_errors=True)
+            self.message, self.state = str(exc), "failed"
             raise
         except BaseException as exc:  # an unexpected failure still must not leave a half environment
-            self.state, self.message = "failed", f"{type(exc).__name__}: {exc}; log: {self.log}"
             shutil.rmtree(self.env, ignore_errors=True)
+            self.message, self.state = f"{type(exc).__name__}: {exc}; log: {self.log}", "failed"
             raise InstallError(self.message) from exc
-        self.state = "done"
-        self.message = f"backend installed in {self.env}"
+        self.message, self.state = f"backend installed in {self.env}", "done"
         return self.result
 
     def _run(self, on_step: Callable[[int, int, str], None] | None) -> str:

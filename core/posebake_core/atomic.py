@@ -22,12 +22,38 @@ NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 def describe_os_error(exc: BaseException) -> str:
     """A one-line reason for a failed write: disk full said plainly, else the OS's own words."""
     if isinstance(exc, OSError) and exc.errno in NO_SPACE:
-        return "no space left on the device (or the disk quota / file-size limit is reached)"
+        return _NO_SPACE_TEXT
     text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
     for marker in ("No space left on device", "File too large", "Disk quota exceeded"):
         if marker in text:  # an OSError reported through a library as text (Blender's exporters)
-            return "no space left on the device (or the disk quota / file-size limit is reached)"
+            return _NO_SPACE_TEXT
     return text.strip().splitlines()[-1] if text.strip() else type(exc).__name__
+
+
+#: Bytes a probe write tries after a library's failed write (16 MiB: more than any limit that would let a
+#: .blend or an export through, little enough to cost nothing when the disk is fine).
+PROBE_BYTES = 16 << 20
+_NO_SPACE_TEXT = "no space left on the device (or the disk quota / file-size limit is reached)"
+
+
+def describe_write_failure(exc: BaseException, directory: str | os.PathLike) -> str:
+    """`describe_os_error`, and where the error's own words are not about space (Blender 4.5 reports a
+    write stopped by a full disk or a file-size limit as "No such file or directory", errno being stale by
+    then) a real probe write in `directory` decides: if it cannot write PROBE_BYTES either, space it is."""
+    text = describe_os_error(exc)
+    if text == _NO_SPACE_TEXT:
+        return text
+    try:
+        with tempfile.TemporaryFile(prefix=".posebake-space-probe-", dir=directory) as fh:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(PROBE_BYTES // len(chunk)):
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as probe:
+        if probe.errno in NO_SPACE:
+            return _NO_SPACE_TEXT
+    return text
 
 
 def check_writable_dir(path: Path) -> None:

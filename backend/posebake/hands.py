@@ -1,0 +1,165 @@
+"""Hand stage: 21 finger landmarks per tracked person and side, from the wheel's hand landmark model.
+
+Where the hand is: BlazePose's body model predicts, besides the wrist, the index and pinky knuckles and the
+thumb of each hand, for exactly this purpose. From them (or, once a hand was seen, from its own previous
+landmarks, as MediaPipe's hand-tracking graph does) we take an upright, square region around the hand:
+wrist at the bottom, the middle knuckle up, the palm at a fixed fraction of the crop, which is how the hand
+landmark model was trained. All hands of a batch of frames go through the model at once. A region seen
+from the body alone is refined once from the landmarks it produced (the body's hand points are coarse), the
+same trick as the body's own ROI refinement.
+
+Outputs per region: image pixels, the model's metric hand-centred world landmarks turned back into camera
+axes, the hand-presence score, and the model's handedness (checked against the body's side: the model
+assumes a mirrored selfie image, so on a normal camera its "right" is the person's left).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .crop import FrameBatch, roi_to_image
+from .detector import alignment_roi
+from .tflite.graph import select_outputs
+
+INPUT_SIZE = 224
+NUM_HAND = 21
+SIDES = ("left", "right")
+#: BlazePose body indices per side: wrist, pinky knuckle, index knuckle, thumb.
+BODY_HAND = {"left": (15, 17, 19, 21), "right": (16, 18, 20, 22)}
+#: Hand landmark indices: wrist, then per finger 4 points (thumb CMC..tip, index MCP..tip, ...).
+WRIST, THUMB, INDEX, MIDDLE, RING, PINKY = 0, (1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), \
+    (17, 18, 19, 20)
+FINGERS = {"thumb": THUMB, "index": INDEX, "middle": MIDDLE, "ring": RING, "pinky": PINKY}
+#: The palm points MediaPipe's hand tracking sizes its region on (finger pose does not change them).
+PALM = (0, 1, 2, 5, 9, 13, 17)
+#: Crop side over the palm's extent, and the shift of the centre towards the fingers (fraction of the side):
+#: MediaPipe's hand landmarks-to-ROI parameters (scale 2.0, shift -0.1), which frame a hand as the model
+#: was trained.
+PALM_SCALE = 2.0
+PALM_SHIFT = 0.1
+#: From the body: crop side over the wrist-to-knuckles distance. A hand's length is ~2.2 times its palm
+#: length (wrist to the middle knuckle; adult anthropometry), so 2.9 frames the whole hand with margin for
+#: the body model's knuckle error; the centre sits just past the knuckles.
+BODY_SCALE = 2.9
+BODY_CENTRE = 0.9
+#: Below this crop side in image pixels the fingers are not resolved (the model sees an upscaled blur):
+#: hands smaller than this are skipped. ~1/5 of the model's 224 input.
+MIN_HAND_PX = 40.0
+PRESENCE_THRESHOLD = 0.5
+
+
+@dataclass
+class HandResult:
+    """Per region (R hands)."""
+
+    image: np.ndarray  # (R,21,2) image pixels
+    world: np.ndarray  # (R,21,3) metres, wrist-relative, camera axes (x right, y down, z forward)
+    presence: np.ndarray  # (R,) hand-presence score in [0,1]
+    right_score: np.ndarray  # (R,) the model's "right hand" score, for a mirrored (selfie) image
+    rois: np.ndarray  # (R,5) the regions they were read from
+
+
+def rois_from_body(body: np.ndarray) -> np.ndarray:
+    """(N,33+,2) body landmarks in pixels -> (N,2,5) hand regions, [left, right]."""
+    out = []
+    for side in SIDES:
+        w, pinky, index, _ = (body[:, i] for i in BODY_HAND[side])
+        axis = 0.5 * (pinky + index) - w  # wrist -> knuckles: the hand's "up" in the crop
+        centre = w + BODY_CENTRE * axis
+        roi = alignment_roi(torch.from_numpy(centre), torch.from_numpy(centre + axis), scale=BODY_SCALE / 2.0)
+        out.append(roi.numpy())
+    return np.stack(out, axis=1)
+
+
+def rois_from_hand(points: np.ndarray) -> np.ndarray:
+    """(R,21,2) hand landmarks in pixels -> (R,5) the region tracking would use on the next frame: upright
+    on wrist -> middle knuckle, sized on the palm, shifted towards the fingers."""
+    wrist, mid = points[:, WRIST], points[:, MIDDLE[0]]
+    d = mid - wrist
+    angle = np.arctan2(d[:, 0], -d[:, 1])  # crop.py: positive when "up" leans right
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    palm = points[:, PALM]
+    centre0 = palm.mean(axis=1)
+    rel = palm - centre0[:, None]
+    u = rel[..., 0] * c + rel[..., 1] * s  # into the upright frame
+    v = -rel[..., 0] * s + rel[..., 1] * c
+    cu, cv = 0.5 * (u.max(1) + u.min(1)), 0.5 * (v.max(1) + v.min(1))
+    side = PALM_SCALE * np.maximum(u.max(1) - u.min(1), v.max(1) - v.min(1))
+    cv = cv - PALM_SHIFT * side  # towards the fingers (crop "up" is -v)
+    cx = centre0[:, 0] + cu * c[:, 0] - cv * s[:, 0]
+    cy = centre0[:, 1] + cu * s[:, 0] + cv * c[:, 0]
+    return np.stack([cx, cy, side, side, angle], axis=1)
+
+
+class HandLandmarker:
+    """The hand landmark model on many regions at once."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
+        # Outputs: 0 landmarks (21 x (x, y, z) in crop pixels), 1 hand flag, 2 handedness, 3 world landmarks.
+        self.model = model.to(memory_format=torch.channels_last)
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, images: FrameBatch, rois: np.ndarray, frame_index: np.ndarray) -> HandResult:
+        r = len(rois)
+        if r == 0:
+            return HandResult(np.zeros((0, NUM_HAND, 2)), np.zeros((0, NUM_HAND, 3)), np.zeros(0), np.zeros(0),
+                              np.zeros((0, 5)))
+        rt = torch.from_numpy(rois).float().to(self.device)
+        x = images.crop(rt, torch.from_numpy(frame_index).long(), INPUT_SIZE, padding_mode="border")
+        landmarks, flag, handed, world = self.model(x.contiguous(memory_format=torch.channels_last))
+        lm = landmarks.float().reshape(r, NUM_HAND, 3)
+        image = roi_to_image(lm[..., :2] / INPUT_SIZE, rt)
+        w = world.float().reshape(r, NUM_HAND, 3)
+        c, s = torch.cos(rt[:, 4])[:, None], torch.sin(rt[:, 4])[:, None]
+        cam = torch.stack((w[..., 0] * c - w[..., 1] * s, w[..., 0] * s + w[..., 1] * c, w[..., 2]), -1)
+        cam = cam - cam[:, :1]
+        return HandResult(image.cpu().numpy(), cam.cpu().numpy(), flag.float().reshape(r).cpu().numpy(),
+                          handed.float().reshape(r).cpu().numpy(), rois.copy())
+
+
+def load_hand_landmarker(device: torch.device) -> HandLandmarker:
+    from .models.store import load_model
+
+    model = load_model("hand_landmark_full", device)
+    if isinstance(model, torch.fx.GraphModule):
+        model = select_outputs(model, [0, 1, 2, 3])
+    return HandLandmarker(model, device)
+
+
+def detect_hands(landmarker: HandLandmarker, images: FrameBatch, body: np.ndarray, frame_index: np.ndarray,
+                 min_px: float = MIN_HAND_PX) -> tuple[HandResult, np.ndarray]:
+    """Both hands of each body (N,33+,2) on its frame: regions from the body, one refinement pass from the
+    landmarks found. Returns the results for the (N*2) regions, [left, right] per body, and which were run
+    (large enough)."""
+    rois = rois_from_body(body).reshape(-1, 5)
+    fidx = np.repeat(frame_index, 2)
+    run = np.isfinite(rois).all(axis=1) & (rois[:, 2] >= min_px)
+    out = HandResult(np.full((len(rois), NUM_HAND, 2), np.nan), np.full((len(rois), NUM_HAND, 3), np.nan),
+                     np.zeros(len(rois)), np.full(len(rois), np.nan), rois)
+    if not run.any():
+        return out, run
+    first = landmarker(images, rois[run], fidx[run])
+    refined = rois_from_hand(first.image)
+    second = landmarker(images, refined, fidx[run])
+    better = second.presence >= first.presence
+    for name in ("image", "world", "presence", "right_score", "rois"):
+        a, b = getattr(first, name), getattr(second, name)
+        sel = better.reshape((-1,) + (1,) * (a.ndim - 1))
+        getattr(out, name)[run] = np.where(sel, b, a)
+    return out, run
+
+
+def finger_curl(world: np.ndarray) -> dict[str, float]:
+    """Per finger, the total bend in degrees along its chain (MCP->PIP->DIP->tip, the thumb from its CMC),
+    from one hand's (21,3) landmarks: ~0 for a straight finger, 150+ for a fist."""
+    out = {}
+    for name, chain in FINGERS.items():
+        pts = world[[WRIST if name != "thumb" else 0, *chain]]
+        segs = np.diff(pts, axis=0)
+        segs /= np.linalg.norm(segs, axis=1, keepdims=True)
+        angles = np.degrees(np.arccos(np.clip((segs[:-1] * segs[1:]).sum(1), -1.0, 1.0)))
+        out[name] = float(angles[1:].sum() if name != "thumb" else angles[1:].sum())
+    return out
