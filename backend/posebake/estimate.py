@@ -29,6 +29,7 @@ from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
 from posebake_core.errors import PoseBakeError
 from .focal import FocalSampler, sample_frames
+from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, detect_hands, load_hand_landmarker
 from .landmarker import LandmarkResult, PoseLandmarker
 from .lifting import DEFAULT_LIFTER, LIFTERS
 from .models import load_model
@@ -67,6 +68,8 @@ class EstimateOptions:
     camera_motion: bool = True  # estimate camera pan/tilt from the background (see camera_motion.py)
     estimate_focal: bool = True  # no --focal/--fov/metadata: try the scene's vanishing points (focal.py)
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
+    hands: bool = False  # finger landmarks per person and side (hands.py)
+    hand_min_px: float = MIN_HAND_PX  # hands whose crop would be smaller than this (pixels) are skipped
 
 
 class Estimator:
@@ -78,6 +81,7 @@ class Estimator:
             configure_cpu_threads()
         self.detector = PoseDetector(load_model("pose_detection", self.device), self.device)
         self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
+        self._hands: HandLandmarker | None = None  # loaded on the first run that asks for hands
         self.timings: dict[str, float] = defaultdict(float)
         self.focal_note = ""  # why the last run did or did not estimate the focal (focal.py)
         self.warnings: list[str] = []  # what the last run's caller should tell the user (a truncated video)
@@ -179,6 +183,7 @@ class Estimator:
             nxt.reshape(-1, 5)[redo] = again.next_rois().float().cpu().numpy()
         self.timings["redo_fraction_den"] += float(redo.size)
         lost = False
+        kept: list[tuple[Track, int]] = []  # (track, row) of every body appended this batch
         for k, t in enumerate(live):
             for i in range(n):
                 r = k * n + i
@@ -188,7 +193,25 @@ class Estimator:
                     break
                 t.append(first + i, image[r], world[r], vis[r])
                 t.update_roi(nxt[k, i].astype(np.float64))
+                kept.append((t, r))
+        if opts.hands and kept:
+            self._hand_batch(images, kept, image, fidx, first, opts)
         return lost
+
+    def _hand_batch(self, images: FrameBatch, kept: list[tuple[Track, int]], image: np.ndarray, fidx: np.ndarray,
+                    first: int, opts: EstimateOptions) -> None:
+        """Both hands of every body kept in this batch, through the hand model at once (hands.py)."""
+        t0 = time.perf_counter()
+        if self._hands is None:
+            self._hands = load_hand_landmarker(self.device)
+        rows = np.array([r for _, r in kept])
+        with self._autocast():
+            res, _ = detect_hands(self._hands, images, image[rows, :33].astype(np.float64), fidx[rows],
+                                  min_px=opts.hand_min_px)
+        for n, (t, r) in enumerate(kept):
+            sl = slice(2 * n, 2 * n + 2)
+            t.hands[first + int(fidx[r])] = (res.image[sl], res.world[sl], res.presence[sl], res.right_score[sl])
+        self.timings["hands"] += time.perf_counter() - t0
 
     # -- whole video ------------------------------------------------------------------------------------
     def run(self, video: str | Path, opts: EstimateOptions | None = None, progress: ProgressFn | None = None,
@@ -277,7 +300,8 @@ class Estimator:
 
     def _assemble(self, tracks: list[Track], n_frames: int, info, K: np.ndarray, K_source: str,
                   opts: EstimateOptions) -> Motion:
-        kept = [t for t in tracks if len(t.frames) >= opts.min_track_frames]
+        # a still photo (or a clip shorter than the minimum) keeps whoever was seen in every frame of it
+        kept = [t for t in tracks if len(t.frames) >= min(opts.min_track_frames, n_frames)]
         if not kept:
             raise PoseBakeError(f"no person found in {info.path} (frames {opts.start}–{opts.start + n_frames - 1}); "
                                 "nothing was written")
@@ -309,7 +333,12 @@ class Estimator:
         if not solved.all():
             kept = [t for t, ok in zip(kept, solved) if ok]
             joints, j2d, vis, P = joints[solved], j2d[solved], vis[solved], int(solved.sum())
+        if opts.hands:
+            hands_cam, hands_2d, hands_conf = assemble_hands(kept, n_frames, joints)
+        else:
+            hands_cam = hands_2d = hands_conf = None
         motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
+                        hands_cam=hands_cam, hands_2d=hands_2d, hands_conf=hands_conf,
                         image_size=(info.width, info.height), K_source=K_source,
                         track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,
                         subject_height=np.full(P, np.nan if opts.subject_height is None else opts.subject_height),

@@ -152,14 +152,69 @@ def detect_hands(landmarker: HandLandmarker, images: FrameBatch, body: np.ndarra
     return out, run
 
 
-def finger_curl(world: np.ndarray) -> dict[str, float]:
-    """Per finger, the total bend in degrees along its chain (MCP->PIP->DIP->tip, the thumb from its CMC),
-    from one hand's (21,3) landmarks: ~0 for a straight finger, 150+ for a fist."""
+#: A finger is extended when its tip is at least this fraction of its chain's length away from its base
+#: (1.0: straight; a curled finger folds to ~0.5). Read off the shared photos' straight fingers (0.84-1.0)
+#: and the OK sign's curled index (0.65) in tests/test_hands.py.
+EXTENDED_STRAIGHTNESS = 0.8
+#: Two fingertips touch when their image distance is under this fraction of the palm's width (index to pinky
+#: knuckle): the landmark sits mid-fingertip, so touching pads read ~0.4, a spread hand 1.3+.
+TOUCH_FRACTION = 0.6
+
+
+def finger_states(world: np.ndarray) -> dict[str, str]:
+    """Per finger, "extended" or "curled", from one hand's (21,3) landmarks: how straight the chain from
+    its base (the wrist for the four fingers, the thumb's own CMC joint) to its tip is."""
     out = {}
     for name, chain in FINGERS.items():
-        pts = world[[WRIST if name != "thumb" else 0, *chain]]
-        segs = np.diff(pts, axis=0)
-        segs /= np.linalg.norm(segs, axis=1, keepdims=True)
-        angles = np.degrees(np.arccos(np.clip((segs[:-1] * segs[1:]).sum(1), -1.0, 1.0)))
-        out[name] = float(angles[1:].sum() if name != "thumb" else angles[1:].sum())
+        pts = world[list(chain) if name == "thumb" else [WRIST, *chain]]
+        length = np.linalg.norm(np.diff(pts, axis=0), axis=1).sum()
+        straight = np.linalg.norm(pts[-1] - pts[0]) / max(length, 1e-9)
+        out[name] = "extended" if straight >= EXTENDED_STRAIGHTNESS else "curled"
     return out
+
+
+def tips_touch(image: np.ndarray, a: str = "thumb", b: str = "index") -> bool:
+    """Whether two fingertips touch, from one hand's (21,2) image landmarks (depth is the model's weakest
+    output, so this is judged in the image, against the palm's width there)."""
+    palm = np.linalg.norm(image[INDEX[0]] - image[PINKY[0]])
+    return bool(np.linalg.norm(image[FINGERS[a][-1]] - image[FINGERS[b][-1]]) < TOUCH_FRACTION * palm)
+
+
+def assemble_hands(tracks: list, n_frames: int, joints_cam: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The Motion's hands arrays for `tracks` (their `hands` dicts) placed on their metric bodies.
+
+    A hand counts where the model saw one (presence) of the side the body says (handedness): a region that
+    slid onto the other hand, or onto someone else's, is dropped rather than baked onto the wrong fingers.
+    Metric placement: the model's world landmarks are wrist-centred metres at an average hand's size, on the
+    same footing as BlazePose's own world landmarks, so each track's hands get the factor by which its body
+    was rescaled from those (consistent bone lengths, a given height): the forearms' length ratio, median over
+    the clip, one number per track so the hand keeps its size. The wrist goes on the body's wrist."""
+    P = len(tracks)
+    cam = np.full((P, n_frames, 2, NUM_HAND, 3), np.nan, np.float32)
+    uv = np.full((P, n_frames, 2, NUM_HAND, 2), np.nan, np.float32)
+    conf = np.zeros((P, n_frames, 2), np.float32)
+    for p, t in enumerate(tracks):
+        frames = np.array(sorted(f for f in t.hands if f < n_frames), dtype=np.int64)
+        if not len(frames):
+            continue
+        img, wld, pres, right = (np.stack([t.hands[f][i] for f in frames]).astype(np.float64) for i in range(4))
+        raw = np.stack(t.world)[np.searchsorted(t.frames, frames), :33].astype(np.float64)
+        body = joints_cam[p, frames].astype(np.float64)
+        ratios = []
+        for elbow, wrist in ((13, 15), (14, 16)):
+            ratios.append(np.linalg.norm(body[:, wrist] - body[:, elbow], axis=-1)
+                          / np.linalg.norm(raw[:, wrist] - raw[:, elbow], axis=-1))
+        ratio = np.concatenate(ratios)
+        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+        if not len(ratio):
+            continue
+        scale = float(np.median(ratio))
+        for s, side in enumerate(SIDES):
+            wants_right = side == "right"
+            ok = (pres[:, s] >= PRESENCE_THRESHOLD) & ((right[:, s] > 0.5) == wants_right)
+            ok &= np.isfinite(img[:, s]).all(axis=(-1, -2)) & np.isfinite(body[:, BODY_HAND[side][0]]).all(-1)
+            placed = body[:, BODY_HAND[side][0], None] + scale * wld[:, s]
+            cam[p, frames, s] = np.where(ok[:, None, None], placed, np.nan)
+            uv[p, frames, s] = np.where(ok[:, None, None], img[:, s], np.nan)
+            conf[p, frames, s] = np.where(ok, np.clip(pres[:, s], 0.0, 1.0), 0.0)
+    return cam, uv, conf

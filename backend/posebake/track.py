@@ -23,6 +23,9 @@ class Track:
     image: list[np.ndarray] = field(default_factory=list)  # (39,2) per frame
     world: list[np.ndarray] = field(default_factory=list)  # (39,3)
     visibility: list[np.ndarray] = field(default_factory=list)  # (39,)
+    # hand stage (hands.py), per frame when it ran: {frame: (image (2,21,2), world (2,21,3), presence (2,),
+    # right score (2,))}, sides [left, right]
+    hands: dict[int, tuple[np.ndarray, ...]] = field(default_factory=dict)
     alive: bool = True
 
     def predict(self, steps: int) -> np.ndarray:

@@ -12,6 +12,12 @@ is the main subject; a person absent from a frame has NaN joints and zero visibi
 Version 2 adds the lifter's joint centres (optional): `skeleton_cam` (P,T,S,3) metres, camera axes, the
 points a rig rotates about (pelvis, hips, knees, ... wrists: `skeleton_names`, normally
 `skeleton.CENTRE_JOINTS`), placed with the track's root. Files of version 1 (no skeleton) still load.
+
+Hands (optional, added without a bump while no bake reads them: the finger retarget that will read them bumps
+the schema to /3, README's version policy): per track, frame and side (left, right) the 21 MediaPipe hand
+landmarks, `hands_cam` (P,T,2,21,3) metres in camera axes with the wrist on the body's wrist, `hands_2d`
+(P,T,2,21,2) pixels, and `hands_conf` (P,T,2) in [0,1] (0 and NaN landmarks where the hand was not seen
+confidently).
 """
 from __future__ import annotations
 
@@ -30,10 +36,15 @@ from .skeleton import BLAZEPOSE_JOINTS
 SCHEMA = "posebake.motion/2"
 #: Every schema this reader accepts (it writes only SCHEMA).
 READABLE = ("posebake.motion/1", SCHEMA)
+#: Hand sides, in the order of the hands arrays' side axis.
+HAND_SIDES = ("left", "right")
+HAND_POINTS = 21
 
 _ARRAY_KEYS = ("joint_names", "K", "image_size", "track_ids", "joints_cam", "joints_2d", "visibility",
                "subject_height")
-_OPTIONAL_KEYS = ("camera_rotation", "contacts", "skeleton_cam", "skeleton_names")
+_OPTIONAL_KEYS = ("camera_rotation", "contacts", "skeleton_cam", "skeleton_names", "hands_cam", "hands_2d",
+                  "hands_conf")
+_HAND_KEYS = ("hands_cam", "hands_2d", "hands_conf")
 _SCALAR_KEYS = ("fps", "K_source", "smoothing", "frame_start", "source_video")
 K_SOURCES = ("given", "metadata", "estimated", "default")
 
@@ -65,6 +76,11 @@ class Motion:
     # where absent; `skeleton_names` names the S joints. Optional (absent: no lifter ran, or a version-1 file).
     skeleton_cam: np.ndarray | None = None
     skeleton_names: tuple[str, ...] = ()
+    # (P,T,2,21,3) float32 metres / (P,T,2,21,2) pixels / (P,T,2) confidence: hands (posebake.hands), sides
+    # in HAND_SIDES order; all three or none (absent: hands were not estimated, or an older file)
+    hands_cam: np.ndarray | None = None
+    hands_2d: np.ndarray | None = None
+    hands_conf: np.ndarray | None = None
     schema: str = field(default=SCHEMA)
     # where the motion was read from (for messages); not part of the file
     path: str = field(default="", compare=False)
@@ -91,6 +107,9 @@ class Motion:
         if self.skeleton_cam is not None:
             self.skeleton_cam = np.asarray(self.skeleton_cam, dtype=np.float32)
         self.skeleton_names = tuple(str(n) for n in np.asarray(self.skeleton_names).reshape(-1))
+        for name in _HAND_KEYS:
+            if getattr(self, name) is not None:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float32))
         self.joint_names = tuple(str(n) for n in np.asarray(self.joint_names).reshape(-1))
         self.fps = float(self.fps)
         self.frame_start = int(self.frame_start)
@@ -140,6 +159,18 @@ class Motion:
                 raise bad(f"{sk.shape[2]} joints in skeleton_cam but {len(self.skeleton_names)} skeleton_names")
         elif self.skeleton_names:
             raise bad("skeleton_names given without skeleton_cam")
+        present = [getattr(self, k) is not None for k in _HAND_KEYS]
+        if any(present) and not all(present):
+            raise bad("hands_cam, hands_2d and hands_conf come together (all or none)")
+        if all(present):
+            H = HAND_POINTS
+            for name, shape in (("hands_cam", (P, T, 2, H, 3)), ("hands_2d", (P, T, 2, H, 2)),
+                                ("hands_conf", (P, T, 2))):
+                if getattr(self, name).shape != shape:
+                    raise bad(f"{name} must have shape {shape}, got {getattr(self, name).shape}")
+            conf = self.hands_conf
+            if np.isnan(conf).any() or (conf < 0).any() or (conf > 1).any():
+                raise bad("hands_conf must lie in [0, 1]")
         if not np.isfinite(self.camera_rotation).all():
             raise bad("camera_rotation must be finite")
         if len(self.image_size) != 2 or min(self.image_size) <= 0:
@@ -178,6 +209,8 @@ class Motion:
         if self.skeleton_cam is not None:
             arrays["skeleton_cam"] = self.skeleton_cam
             arrays["skeleton_names"] = np.array(self.skeleton_names, dtype=str)
+        if self.hands_cam is not None:
+            arrays.update({k: getattr(self, k) for k in _HAND_KEYS})
         buf = io.BytesIO()  # zipped in memory first: a write that fails (disk full) fails in one plain call,
         np.savez_compressed(buf, **arrays)  # not inside the zip writer, which then complains again at exit
         with atomic_path(target) as tmp:
@@ -260,7 +293,7 @@ class Motion:
         idx = np.asarray(order, dtype=np.intp)
         per_track = {f.name: getattr(self, f.name)[idx] for f in fields(self)
                      if f.name in ("joints_cam", "joints_2d", "visibility", "track_ids", "subject_height")}
-        for name in ("contacts", "skeleton_cam"):
+        for name in ("contacts", "skeleton_cam", *_HAND_KEYS):
             if getattr(self, name) is not None:
                 per_track[name] = getattr(self, name)[idx]
         return replace(self, **per_track)

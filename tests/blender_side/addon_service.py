@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import time
 
+from tests.blender_side.fcurves import action_fcurves
+
 
 def main(*args: str) -> dict:
     argv = ["child", *args, "result.json"]  # the layout the body was written for: script MODE REPO ... RESULT
@@ -76,7 +78,7 @@ def main(*args: str) -> dict:
     attempt("ok", URL)  # token read from the service config file
     act = rig.animation_data.action
     out["ok"].update(action=act.name, motion=s.motion_path, motion_exists=os.path.isfile(s.motion_path),
-                     keys=len(act.layers[0].strips[0].channelbags[0].fcurves[0].keyframe_points))
+                     keys=len(action_fcurves(act)[0].keyframe_points))
     prefs.python_path = TMP + "/no/python"
     out["start_backend_bad_python"] = op("start_backend")
     pb.unregister()

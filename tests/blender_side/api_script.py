@@ -50,14 +50,13 @@ def scene_state() -> dict:
 def _fcurve_values(action) -> list[list[float]]:
     import numpy as np
 
+    from tests.blender_side.fcurves import action_fcurves
+
     out = []
-    for lay in action.layers:
-        for st in lay.strips:
-            for bag in st.channelbags:
-                for fc in bag.fcurves:
-                    a = np.zeros(2 * len(fc.keyframe_points))
-                    fc.keyframe_points.foreach_get("co", a)
-                    out.append(a.reshape(-1, 2))
+    for fc in action_fcurves(action):
+        a = np.zeros(2 * len(fc.keyframe_points))
+        fc.keyframe_points.foreach_get("co", a)
+        out.append(a.reshape(-1, 2))
     return out
 
 

@@ -1,6 +1,8 @@
 """The mapping editor driven as a user would (operators on a registered add-on), and a baked file read back."""
 from __future__ import annotations
 
+from tests.blender_side.fcurves import action_fcurves
+
 
 def edit_and_save(rig_blend: str, role: str, bone: str, preset: str) -> dict:
     """Open the rig, load the mapping into the panel, give `role` the bone `bone`, save it as `preset`."""
@@ -30,7 +32,7 @@ def rotation_keys(blend: str, *bones: str) -> dict:
     bpy.ops.wm.open_mainfile(filepath=blend)
     arm = next(o for o in bpy.context.scene.objects if o.type == "ARMATURE")
     act = arm.animation_data.action
-    fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
+    fcs = action_fcurves(act)
     out = {}
     for b in bones:
         path = f'pose.bones["{b}"].rotation_quaternion'

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import os
 
+from tests.blender_side.fcurves import action_fcurves
+
 
 def bake_info(blend: str) -> dict:
     """The baked Action's keys and the root bone's travel in a saved .blend."""
@@ -14,7 +16,7 @@ def bake_info(blend: str) -> dict:
     sc = bpy.context.scene
     obj = [o for o in sc.objects if o.type == "ARMATURE"][0]
     act = obj.animation_data.action
-    fcs = [fc for lay in act.layers for st in lay.strips for bag in st.channelbags for fc in bag.fcurves]
+    fcs = action_fcurves(act)
     co = []
     for fc in fcs:
         a = np.zeros(2 * len(fc.keyframe_points), dtype=np.float32)
@@ -123,8 +125,7 @@ def usd_round_trip(blend: str, usd: str) -> dict:
             for pb in arm.pose.bones:
                 out[pb.name][k] = np.array(arm.matrix_world @ pb.matrix)
         act = arm.animation_data.action
-        keys = {round(kp.co[0], 3) for lay in act.layers for st in lay.strips for bag in st.channelbags
-                for fc in bag.fcurves for kp in fc.keyframe_points}
+        keys = {round(kp.co[0], 3) for fc in action_fcurves(act) for kp in fc.keyframe_points}
         return frames, out, len(keys)
 
     bpy.ops.wm.open_mainfile(filepath=blend)

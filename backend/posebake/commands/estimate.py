@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..argtypes import positive_int
+from ..argtypes import positive_float, positive_int
 from ..lifting import DEFAULT_LIFTER, LIFTERS
 
 
@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--start", type=int, default=0, help="first frame (index)")
     p.add_argument("--end", type=int, help="stop before this frame (index)")
     p.add_argument("--batch", type=positive_int, help="frames per batch (default 8 on CPU, 32 on CUDA)")
+    p.add_argument("--hands", action=argparse.BooleanOptionalAction, default=False,
+                   help="also estimate both hands' 21 finger landmarks per person (hand model of the wheel; "
+                        "skipped where a hand is under --hand-min-px in the image)")
+    p.add_argument("--hand-min-px", type=positive_float, metavar="PX",
+                   help="smallest hand region, in pixels, worth the hand model (default: hands.MIN_HAND_PX, 40)")
     p.add_argument("--preview", type=Path, help="also write an .mp4 with the landmarks drawn")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--events", action="store_true",
@@ -100,7 +105,9 @@ def _run(args: argparse.Namespace) -> int:
     opts = EstimateOptions(device=args.device, fov=args.fov, focal=args.focal, max_people=args.max_people,
                            start=args.start, end=args.end, batch=args.batch,
                            subject_height=args.subject_height, smooth=args.smooth, lifter=args.lifter,
-                           estimate_focal=not args.no_focal_estimate)
+                           estimate_focal=not args.no_focal_estimate, hands=args.hands)
+    if args.hand_min_px:
+        opts.hand_min_px = args.hand_min_px
     estimator = Estimator(args.device)
     bar = tqdm(total=None, unit="frame", disable=args.quiet or args.events, dynamic_ncols=True)
 
@@ -128,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
           f"{present[0].mean() * 100:.0f}% of frames; K from {motion.K_source} "
           f"(f = {motion.K[0, 0]:.0f} px{'; ' + estimator.focal_note if estimator.focal_note else ''}); "
           f"wrote {args.output}")
-    stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "smooth", "lift")
+    stages = ("focal", "decode", "detect", "landmarks", "camera", "solve", "hands", "smooth", "lift")
     print("seconds: " + ", ".join(f"{k} {t[k]:.2f}" for k in stages) +
           f"; smoothing: {motion.smoothing}; lifter: {args.lifter}")
     if args.preview:
