@@ -18,6 +18,7 @@ import numpy as np
 
 from posebake_core.retarget.armature import required_roles
 from posebake_core.retarget.canonical import ROLE_JOINTS
+from posebake_core.retarget.fingers import FINGER_ROLES
 from posebake_core.paths import PRESETS_DIR, user_presets_dir  # where "Save as preset" writes; every lookup looks there too
 from posebake_core.retarget.topology import map_by_topology
 
@@ -47,7 +48,7 @@ def save_preset(name: str, mapping: dict[str, list[str]], label: str = "", root_
     """Write a preset file (`path`, else the user presets folder) atomically; returns where it went."""
     if not _NAME.match(name):
         raise RigError(f"preset name {name!r}: use letters, digits, '_', '-' or '.' (up to 64, no spaces)")
-    bad = [r for r in mapping if r not in ROLE_JOINTS]
+    bad = [r for r in mapping if r not in ROLE_JOINTS and r not in FINGER_ROLES]
     if bad:
         raise RigError(f"unknown roles {bad}")
     data = {"schema": "posebake.rig/1", "name": name, "label": label or name,
@@ -122,7 +123,7 @@ def load_preset(name_or_path: str | Path) -> Preset:
         bones = {role: _as_list(v) for role, v in data["bones"].items()}
     except (ValueError, KeyError, TypeError) as exc:
         raise RigError(f"{p}: malformed rig preset: {exc}") from None
-    bad = [r for r in bones if r not in ROLE_JOINTS]
+    bad = [r for r in bones if r not in ROLE_JOINTS and r not in FINGER_ROLES]
     if bad:
         raise RigError(f"{p}: unknown roles {bad}")
     return Preset(data.get("name", p.stem), data.get("label", p.stem), bones, data.get("root_motion"),
@@ -167,6 +168,41 @@ _SYNONYMS = {
 }
 
 
+#: finger words in normalised bone names -> finger; bones whose names say they are not a phalanx are skipped
+_FINGER_WORDS = (("thumb", "thumb"), ("index", "index"), ("pointer", "index"), ("middle", "middle"),
+                 ("ring", "ring"), ("pinky", "pinky"), ("pinkie", "pinky"), ("little", "pinky"))
+_NOT_PHALANX = re.compile(r"(metacarpal|_end$|\.end$|end$|leaf|nub|tip|master|twist)", re.I)
+
+
+def map_fingers(mapping: dict[str, list[str]], names: list[str], parents: list[str | None]) -> dict[str, list[str]]:
+    """Finger roles found by name under each mapped hand: for each finger word, the hand's descendants
+    named with it (metacarpals, ends and helpers left out), shallowest first, take the three phalanx roles.
+    Returns only the roles found; a rig without finger bones gets none."""
+    kids: dict[str, list[str]] = {n: [] for n in names}
+    for n, par in zip(names, parents):
+        if par is not None:
+            kids[par].append(n)
+    found: dict[str, list[str]] = {}
+    for S in "LR":
+        hand = (mapping.get(f"hand.{S}") or [None])[-1]
+        if hand is None:
+            continue
+        below: list[tuple[int, str]] = []
+        stack = [(0, k) for k in kids[hand]]
+        while stack:
+            d, n = stack.pop()
+            below.append((d, n))
+            stack += [(d + 1, k) for k in kids[n]]
+        for word, finger in _FINGER_WORDS:
+            if f"{finger}_1.{S}" in found:
+                continue
+            chain = sorted((d, n) for d, n in below if word in normalize_name(n)[0]
+                           and normalize_name(n)[1] in (S, None) and not _NOT_PHALANX.search(n))
+            for k, (_, bone) in enumerate(chain[:3], 1):
+                found[f"{finger}_{k}.{S}"] = [bone]
+    return found
+
+
 def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | None = None,
              tails: np.ndarray | None = None, up: np.ndarray | None = None) -> MappingReport:
     """Map an unknown rig from normalised names; the spine/neck chains are ordered by the hierarchy (then
@@ -209,6 +245,9 @@ def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | No
                 mapping[role] = bones
                 used.update(bones)
                 how[role] = "shape"
+    fingers = map_fingers(mapping, names, parents)
+    mapping.update(fingers)
+    how.update({role: "name" for role in fingers})
     rep = _report(None, mapping, None, names, guessed=True)
     rep.confidence = {role: CONFIDENCE[h] for role, h in how.items()}
     return rep
@@ -262,13 +301,17 @@ def resolve(preset: str | Preset | None, names: list[str], parents: list[str | N
     mapping = {r: [b for b in bones if b in have] for r, bones in p.bones.items()}
     mapping = {r: b for r, b in mapping.items() if b}
     root = p.root_motion if p.root_motion in have else None
-    rep = _report(p.name, mapping, root, names, guessed=False)
+    fingers = {} if any(r in FINGER_ROLES for r in mapping) else map_fingers(mapping, names, parents)
+    rep = _report(p.name, {**mapping, **fingers}, root, names, guessed=False)
     rep.confidence = {role: CONFIDENCE["preset"] for role in mapping}
+    rep.confidence.update({role: CONFIDENCE["name"] for role in fingers})
+    rep.guessed.update(fingers)
     return rep
 
 
 def detect_preset(names: list[str], min_fraction: float = 0.8) -> str | None:
-    """The preset whose bone names the rig holds most completely (None below `min_fraction`)."""
+    """The preset whose body bone names the rig holds most completely (None below `min_fraction`). Finger
+    bones do not count: many rigs of a family come without them, and the preset still fits the body."""
     have = set(names)
     best, score = None, 0.0
     for name in list_presets():
@@ -276,7 +319,7 @@ def detect_preset(names: list[str], min_fraction: float = 0.8) -> str | None:
             p = load_preset(name)
         except RigError:  # a broken user preset must not stop detection with the others
             continue
-        wanted = [b for bones in p.bones.values() for b in bones]
+        wanted = [b for role, bones in p.bones.items() if role in ROLE_JOINTS for b in bones]
         frac = sum(b in have for b in wanted) / max(1, len(wanted))
         if frac > score:
             best, score = name, frac

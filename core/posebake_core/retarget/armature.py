@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .canonical import ANCHOR_ROLES, ROLE_JOINTS, SIDES, TRUNK_ROLES, synthesize_missing
+from .fingers import FINGER_ROLES
 
 
 @dataclass
@@ -164,6 +165,19 @@ def detached_locations(rest: RestPose, full: np.ndarray, heads: np.ndarray,
 def rest_chain(rest: RestPose, bones: list[str], tail: np.ndarray) -> list[np.ndarray]:
     """Rest polyline of a mapped chain: each bone's head, then the chain's tail joint."""
     return [rest.heads[rest.index(b)] for b in bones] + [tail]
+
+
+def rest_finger_joints(rest: RestPose, mapping: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """The finger joints of the rig's rest pose (`fingers.FINGER_ROLES`: each role's first bone's head, and
+    its last bone's tail where no role starts there)."""
+    j: dict[str, np.ndarray] = {}
+    for role, bones in mapping.items():
+        if role in FINGER_ROLES and bones:
+            j[FINGER_ROLES[role][0]] = rest.heads[rest.index(bones[0])].copy()
+    for role, bones in mapping.items():
+        if role in FINGER_ROLES and bones:
+            j.setdefault(FINGER_ROLES[role][1], rest.tails[rest.index(bones[-1])].copy())
+    return j
 
 
 def required_roles() -> tuple[str, ...]:

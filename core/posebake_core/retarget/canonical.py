@@ -59,6 +59,9 @@ class CanonicalPose:
     joints: dict[str, np.ndarray]
     fps: float
     chains: dict[str, list[str]] = field(default_factory=dict)
+    #: per side ("l"/"r") the hands' blend weights (T,) for the finger joints (`fingers.confidence_weights`);
+    #: empty when the source has no hands
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def num_frames(self) -> int:
@@ -67,7 +70,7 @@ class CanonicalPose:
     def transformed(self, m: np.ndarray) -> "CanonicalPose":
         """All joints mapped by the 4x4 affine `m` (e.g. world -> armature space)."""
         out = {k: v @ m[:3, :3].T + m[:3, 3] for k, v in self.joints.items()}
-        return CanonicalPose(out, self.fps, {k: list(v) for k, v in self.chains.items()})
+        return CanonicalPose(out, self.fps, {k: list(v) for k, v in self.chains.items()}, dict(self.weights))
 
     def chain_points(self, role: str) -> list[np.ndarray]:
         return [self.joints[j] for j in self.chains.get(role, list(ROLE_JOINTS[role]))]

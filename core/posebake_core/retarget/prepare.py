@@ -80,6 +80,16 @@ def prepared_skeleton(mf: Motion, opts: BakeOptions) -> np.ndarray | None:
     return _smoothed(world[frame_slice(mf, opts)], opts)
 
 
+def prepared_hands(mf: Motion, opts: BakeOptions) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """((T,2,21,3) hands with the same pan removal and range as `prepared_joints`, (T,2) their confidence),
+    or (None, None) when the Motion has no hands. Not smoothed: quick finger motion is the point."""
+    if mf.hands_cam is None:
+        return None, None
+    sl = frame_slice(mf, opts)
+    world = np.einsum("tij,tskj->tski", mf.camera_rotation, mf.hands_cam[opts.track].astype(np.float64))
+    return world[sl], mf.hands_conf[opts.track][sl].astype(np.float64)
+
+
 def _smoothed(joints: np.ndarray, opts: BakeOptions) -> np.ndarray:
     """float64 copy, Gaussian-smoothed over present frames when `opts.smoothing` asks (NaN stays NaN)."""
     joints = np.asarray(joints, dtype=np.float64)
@@ -95,7 +105,8 @@ def motion_to_canonical(mf: Motion, opts: BakeOptions) -> CanonicalPose:
     centres drive the pose where the Motion has them (`canonical.from_centres`)."""
     joints = prepared_joints(mf, opts)
     try:
-        canon = canonical_from_camera(joints, mf.fps, prepared_skeleton(mf, opts), mf.skeleton_names)
+        canon = canonical_from_camera(joints, mf.fps, prepared_skeleton(mf, opts), mf.skeleton_names,
+                                      *prepared_hands(mf, opts))
     except WorldFrameError as exc:
         raise PrepareError(f"{mf.path}: {exc}") from None
     if not opts.root_motion:
@@ -109,7 +120,7 @@ def in_place(canon: CanonicalPose) -> CanonicalPose:
     drift = hips - hips[:1]
     drift[:, 2] = 0.0
     return CanonicalPose({k: v - drift for k, v in canon.joints.items()}, canon.fps,
-                         {k: list(v) for k, v in canon.chains.items()})
+                         {k: list(v) for k, v in canon.chains.items()}, dict(canon.weights))
 
 
 def unscaled_root(root_location: np.ndarray, src_hips_arm: np.ndarray, scale: float,

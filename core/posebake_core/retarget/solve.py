@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..rot import axis_angle, continuous, frame, matrix_to_quat, normalize
-from .armature import (RestPose, detached_bones, detached_locations, fk_heads, rest_chain, rest_joints,
-                       translation_bone)
+from .armature import (RestPose, detached_bones, detached_locations, fk_heads, rest_chain, rest_finger_joints,
+                       rest_joints, translation_bone)
 from .canonical import CHAIN_ROLES, ROLE_JOINTS, CanonicalPose, body_axes, leg_length
 from .contacts import lock_feet
+from .fingers import FINGER_ROLES, palm_hand_references, solve_fingers
 
 
 @dataclass
@@ -142,7 +143,11 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
     rj = rest_joints(rest, mapping)
     scale = float(leg_length(rj)) / float(np.nanmedian(leg_length(src.joints)))
     sj = {k: v * scale for k, v in src.joints.items()}
-    ssrc = CanonicalPose(sj, src.fps, src.chains)
+    fingers = any(role in FINGER_ROLES for role in mapping)
+    if fingers:
+        rj.update(rest_finger_joints(rest, mapping))
+        palm_hand_references(sj, rj, src.weights)
+    ssrc = CanonicalPose(sj, src.fps, src.chains, src.weights)
     D: dict[str, np.ndarray] = {}
     for role, bones in mapping.items():
         if role not in ROLE_JOINTS or not bones:
@@ -154,6 +159,9 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
         d = frame(primary(role, sj), secondary(role, sj)) @ frame(primary(role, rj), secondary(role, rj)).T
         for b in bones:
             D[b] = d
+    if fingers:
+        parent_of = {n: (rest.names[p] if p >= 0 else None) for n, p in zip(rest.names, rest.parents)}
+        solve_fingers(D, parent_of, sj, rj, mapping, src.weights)
     B = len(rest.names)
     full = np.zeros((T, B, 3, 3))
     for i, name in enumerate(rest.names):

@@ -19,7 +19,8 @@ from ..errors import PoseBakeError
 from ..rot import normalize
 from ..skeleton import JOINT_INDEX
 from ..timeseries import fill_gaps
-from .canonical import CanonicalPose, from_blazepose, from_centres
+from .canonical import SIDES, CanonicalPose, from_blazepose, from_centres
+from .fingers import confidence_weights, hand_joints, limit_hyperextension
 
 _FEET = [JOINT_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("ankle", "heel", "foot_index")]
 _HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
@@ -82,14 +83,24 @@ def to_world(joints_cam: np.ndarray) -> WorldMotion:
 
 
 def canonical_from_camera(joints_cam: np.ndarray, fps: float, skeleton_cam: np.ndarray | None = None,
-                          skeleton_names: tuple[str, ...] = ()) -> CanonicalPose:
+                          skeleton_names: tuple[str, ...] = (), hands_cam: np.ndarray | None = None,
+                          hands_conf: np.ndarray | None = None) -> CanonicalPose:
     """One Motion track (T,33,3 camera space) -> the canonical pose in the world frame (what `bake` takes).
 
     With the track's joint centres (T,S,3, same camera axes) the pose is built from them; the floor and
     the world frame still come from the landmarks' feet (heels and toe tips touch the floor, joint centres
-    do not)."""
+    do not). With the track's hands (T,2,21,3 camera axes; (T,2) confidence) the canonical pose gains the
+    finger joints (`fingers.hand_joints`, limited to no backward bends) and their blend weights."""
     wm = to_world(joints_cam)
     if skeleton_cam is None:
-        return from_blazepose(wm.joints, fps)
-    skeleton = (fill_gaps(np.asarray(skeleton_cam, np.float64)) - wm.origin) @ wm.rotation.T
-    return from_centres(skeleton, skeleton_names, wm.joints, fps)
+        canon = from_blazepose(wm.joints, fps)
+    else:
+        skeleton = (fill_gaps(np.asarray(skeleton_cam, np.float64)) - wm.origin) @ wm.rotation.T
+        canon = from_centres(skeleton, skeleton_names, wm.joints, fps)
+    if hands_cam is not None and hands_conf is not None:
+        hands = (np.asarray(hands_cam, np.float64) - wm.origin) @ wm.rotation.T
+        for k, side in enumerate(SIDES):
+            canon.joints.update(hand_joints(hands[:, k], side))
+            limit_hyperextension(canon.joints, side)
+            canon.weights[side] = confidence_weights(hands_conf[:, k])
+    return canon
