@@ -57,8 +57,43 @@ def _new_armature(name: str):
     return obj, data
 
 
-def build_rig(preset: str, pose: str = "T", seed: int = 0, name: str | None = None):
-    """An armature named after `preset` with its bones in a humanoid rest pose; returns the object."""
+#: finger geometry in the hand's own axes (along the hand, towards the thumb side, out of the back of the
+#: hand), metres: knuckle offsets and phalanx lengths of an adult hand
+FINGER_BASES = {"thumb": (0.02, 0.025, -0.012), "index": (0.09, 0.03, 0.0), "middle": (0.095, 0.008, 0.0),
+                "ring": (0.09, -0.012, 0.0), "pinky": (0.08, -0.03, 0.0)}
+FINGER_LENGTHS = {"thumb": (0.045, 0.035, 0.03), "index": (0.045, 0.025, 0.022), "middle": (0.05, 0.03, 0.024),
+                  "ring": (0.047, 0.028, 0.023), "pinky": (0.038, 0.02, 0.019)}
+
+
+def _add_fingers(add, bones: dict[str, list[str]], j: dict[str, np.ndarray], S: str) -> None:
+    """Three bones per finger the preset names, under its hand bone, palm down, thumb forwards; a slight
+    curl so each finger has a bend plane of its own."""
+    s = S.lower()
+    along = j[f"hand_tip_{s}"] - j[f"wrist_{s}"]
+    along = along / np.linalg.norm(along)
+    side = np.array([0.0, -1.0, 0.0])  # towards the thumb: forwards (-Y) for a palm-down T or A pose
+    side = side - (side @ along) * along
+    side /= np.linalg.norm(side)
+    back = np.cross(along, side) * (1 if S == "R" else -1)
+    back = back if back[2] >= 0 else -back  # out of the back of the hand: up for a palm-down hand
+    for f, base in FINGER_BASES.items():
+        names = [bones.get(f"{f}_{k}.{S}", [None])[0] for k in (1, 2, 3)]
+        if not all(names):
+            continue
+        p = j[f"wrist_{s}"] + base[0] * along + base[1] * side + base[2] * back
+        d = along if f != "thumb" else (along + side) / np.linalg.norm(along + side) - 0.15 * back
+        parent = bones[f"hand.{S}"][-1]
+        for k, (bname, length) in enumerate(zip(names, FINGER_LENGTHS[f])):
+            d = d - 0.05 * back  # a curl of a few degrees per joint
+            d = d / np.linalg.norm(d)
+            q = p + length * d
+            add(bname, p, q, parent)
+            p, parent = q, bname
+
+
+def build_rig(preset: str, pose: str = "T", seed: int = 0, name: str | None = None, fingers: bool = False):
+    """An armature named after `preset` with its bones in a humanoid rest pose; returns the object. With
+    `fingers`, the finger bones the preset maps are built too (three per finger)."""
     p = load_preset(preset)
     bones = {r: ([v] if isinstance(v, str) else v) for r, v in p["bones"].items()}
     j = _joints(pose)
@@ -108,7 +143,9 @@ def build_rig(preset: str, pose: str = "T", seed: int = 0, name: str | None = No
             parent = bname
     for S in "LR":  # an unmapped finger bone under each hand
         hand = bones.get(f"hand.{S}", [None])[-1]
-        if hand:
+        if hand and fingers:
+            _add_fingers(add, bones, j, S)
+        elif hand:
             h = made[hand]
             d = np.array(h.tail) - np.array(h.head)
             add(f"finger_extra.{S}", h.tail, np.array(h.tail) + 0.5 * d, hand)

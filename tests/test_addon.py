@@ -139,7 +139,7 @@ def install_extension(tmp_path: Path, z: Path, python: str | None = None) -> dic
     assert got["core_before"] is False, "the development core was not hidden"
     assert {k: got[k] for k in ("install", "enabled", "panel", "prefs", "schema")} == {
         "install": ["FINISHED"], "enabled": ["bl_ext.user_default.posebake"], "panel": True,
-        "prefs": "PoseBakePreferences", "schema": "posebake.motion/2"}, got
+        "prefs": "PoseBakePreferences", "schema": "posebake.motion/3"}, got
     # scripts import the installed extension by its stable name (`from posebake_blender import api`)
     assert got["api"] == "bl_ext.user_default.posebake.api" and got["bake_file_operator"], got
     return got

@@ -20,10 +20,10 @@ pytestmark = pytest.mark.bpy
 CHAR = "cmu_skeleton_basemesh_female.glb"
 CLIP = "phalp_running_woman.mp4"
 
-#: The API's functions and parameters at API_VERSION 2.0 (as at 1.0: the major number followed the Motion
-#: schema to version 2). Changing one without bumping the version (major for a removal or a changed meaning,
+#: The API's functions and parameters at API_VERSION 3.0 (as at 1.0 and 2.0: the major number followed the
+#: Motion schema to versions 2 and 3). Changing one without bumping the version (major for a removal or a changed meaning,
 #: minor for an addition) fails here: scripts depend on these.
-SIGNATURES_2_0 = {
+SIGNATURES_3_0 = {
     "bake": "(armature: 'Any', source: 'str | os.PathLike | Motion', *, preset: 'str | None' = None, "
             "track: 'int' = 0, foot_lock: 'bool' = True, root_motion: 'bool' = True, scale_to_rig: 'bool' = True, "
             "smoothing: 'float' = 0.0, frame_start: 'int | None' = None, frame_end: 'int | None' = None, "
@@ -57,7 +57,7 @@ def shot(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, videos: Path,
 def test_user_script_bakes_and_refuses_cleanly(shot: dict[str, Path]) -> None:
     got = run_blender(shot["dir"], "api_script", "user_script", str(shot["blend"]), str(shot["motion"]), timeout=300)
     assert got["check"]["ok"] and got["check"]["preset"] == "cmu_bvh" and not got["check"]["missing"], got["check"]
-    assert "cmu_bvh" in got["presets"] and got["api_version"] == "2.0"
+    assert "cmu_bvh" in got["presets"] and got["api_version"] == "3.0"
     e = got["errors"]
     assert "unknown rig preset 'no_such_rig'" in e["bad_preset"]
     assert "not found" in e["missing_file"] or "no such file" in e["missing_file"], e
@@ -89,8 +89,8 @@ def test_operator_for_scripts(shot: dict[str, Path]) -> None:
 
 def test_api_signatures_follow_the_version(shot: dict[str, Path]) -> None:
     got = run_blender(shot["dir"], "api_script", "signatures")
-    assert got["version"] == "2.0"
-    assert got["functions"] == SIGNATURES_2_0
+    assert got["version"] == "3.0"
+    assert got["functions"] == SIGNATURES_3_0
 
 
 def readme_example() -> str:

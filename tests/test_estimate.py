@@ -115,7 +115,7 @@ def test_motion_file_contract_and_bvh_import(runner, tmp_path):
     limbs, read back by an independent BVH reader, point where the Motion's `joints_world` limbs do."""
     path = runner.save(tmp_path / "runner.npz")
     m = Motion.load(path)
-    assert m.schema == "posebake.motion/2" and m.joint_names[11] == "left_shoulder"
+    assert m.schema == "posebake.motion/3" and m.joint_names[11] == "left_shoulder"
     assert m.joints_cam.shape == (1, 180, 33, 3) and m.smoothing == "none" and m.K_source == "default"
     # the feet planted, written by the estimate for every consumer. On this raw (--smooth none) estimate
     # the feet jitter too much to count as still; after the default smoothing a runner stands on each

@@ -133,7 +133,7 @@ def test_motion_v2_round_trip_and_v1_still_reads(tmp_path: Path) -> None:
                visibility=np.ones((P, T, 33)), fps=30, K=np.eye(3) * [500, 500, 1], image_size=(640, 480),
                skeleton_cam=np.zeros((P, T, len(CENTRE_JOINTS), 3)), skeleton_names=CENTRE_JOINTS)
     back = Motion.load(m.save(tmp_path / "m.npz"))
-    assert back.schema == "posebake.motion/2" and back.skeleton_names == CENTRE_JOINTS
+    assert back.schema == "posebake.motion/3" and back.skeleton_names == CENTRE_JOINTS
     np.testing.assert_array_equal(back.skeleton_cam, m.skeleton_cam)
     # a version-1 file (no skeleton) still loads
     with np.load(tmp_path / "m.npz") as z:

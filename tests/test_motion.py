@@ -88,7 +88,7 @@ def _rewrite(src: Path, dst: Path, **changes: object) -> Path:
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"schema": "posebake.motion/3"}, "schema"),
+    ({"schema": "posebake.motion/4"}, "schema"),
     ({"schema": "something.else/1"}, "schema"),
     ({"schema": None}, "schema"),
     ({"visibility": None}, "missing keys: visibility"),

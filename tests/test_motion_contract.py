@@ -50,7 +50,7 @@ DRIFT: dict[str, Callable[[dict], dict]] = {
 
 CORRUPTIONS: dict[str, Callable[[dict], dict]] = {
     **DRIFT,
-    "other schema": _set("schema", "posebake.motion/3"),
+    "other schema": _set("schema", "posebake.motion/4"),
     "no fps": lambda d: {k: v for k, v in d.items() if k != "fps"},
     "no joints": lambda d: {k: v for k, v in d.items() if k != "joints_cam"},
     "joints without xyz": lambda d: {**d, "joints_cam": d["joints_cam"][..., :2]},

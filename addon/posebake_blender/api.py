@@ -35,7 +35,7 @@ from .blender.bake import BakeError, check_rig, map_rig
 __all__ = ["API_VERSION", "BakeError", "BakeOutcome", "Backend", "RigReport", "bake", "check", "estimate",
            "list_presets", "load_preset", "save_preset"]
 
-API_VERSION = "2.0"  # 2.0: the Motion schema became posebake.motion/2 (joint centres)
+API_VERSION = "3.0"  # 3.0: the Motion schema became posebake.motion/3 (hands; 2.0: /2, joint centres)
 
 #: progress callback: (stage, fraction 0..1)
 Progress = Callable[[str, float], None]

@@ -170,14 +170,18 @@ _SYNONYMS = {
 
 #: finger words in normalised bone names -> finger; bones whose names say they are not a phalanx are skipped
 _FINGER_WORDS = (("thumb", "thumb"), ("index", "index"), ("pointer", "index"), ("middle", "middle"),
-                 ("ring", "ring"), ("pinky", "pinky"), ("pinkie", "pinky"), ("little", "pinky"))
+                 ("ring", "ring"), ("pinky", "pinky"), ("pinkie", "pinky"), ("little", "pinky"),
+                 # one bone for all four fingers (Quaternius) moves like the middle finger; a lone "finger"
+                 # chain beside named others is the index (Godette's Finger, f2a.., f3a..)
+                 ("fingers", "middle"), ("finger", "index"))
 _NOT_PHALANX = re.compile(r"(metacarpal|_end$|\.end$|end$|leaf|nub|tip|master|twist)", re.I)
 
 
 def map_fingers(mapping: dict[str, list[str]], names: list[str], parents: list[str | None]) -> dict[str, list[str]]:
-    """Finger roles found by name under each mapped hand: for each finger word, the hand's descendants
-    named with it (metacarpals, ends and helpers left out), shallowest first, take the three phalanx roles.
-    Returns only the roles found; a rig without finger bones gets none."""
+    """Finger roles found by name under each mapped hand: for each finger word, the bones below the forearm
+    (the hand and its siblings: some rigs hang the fingers from several palm bones) named with it
+    (metacarpals, ends, helpers and "...hand" palm bones left out), shallowest first, take the three
+    phalanx roles. Returns only the roles found; a rig without finger bones gets none."""
     kids: dict[str, list[str]] = {n: [] for n in names}
     for n, par in zip(names, parents):
         if par is not None:
@@ -185,19 +189,23 @@ def map_fingers(mapping: dict[str, list[str]], names: list[str], parents: list[s
     found: dict[str, list[str]] = {}
     for S in "LR":
         hand = (mapping.get(f"hand.{S}") or [None])[-1]
-        if hand is None:
+        top = (mapping.get(f"forearm.{S}") or [hand])[-1]
+        if hand is None or top is None:
             continue
         below: list[tuple[int, str]] = []
-        stack = [(0, k) for k in kids[hand]]
+        stack = [(0, k) for k in kids[top] if k != hand] + [(0, k) for k in kids[hand]]
         while stack:
             d, n = stack.pop()
             below.append((d, n))
             stack += [(d + 1, k) for k in kids[n]]
+        used = {b for bones in mapping.values() for b in bones}
         for word, finger in _FINGER_WORDS:
             if f"{finger}_1.{S}" in found:
                 continue
-            chain = sorted((d, n) for d, n in below if word in normalize_name(n)[0]
-                           and normalize_name(n)[1] in (S, None) and not _NOT_PHALANX.search(n))
+            chain = sorted((d, n) for d, n in below if word in normalize_name(n)[0] and n not in used
+                           and not normalize_name(n)[0].endswith("hand") and normalize_name(n)[1] in (S, None)
+                           and not _NOT_PHALANX.search(n))
+            used.update(n for _, n in chain[:3])
             for k, (_, bone) in enumerate(chain[:3], 1):
                 found[f"{finger}_{k}.{S}"] = [bone]
     return found

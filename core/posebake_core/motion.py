@@ -13,11 +13,10 @@ Version 2 adds the lifter's joint centres (optional): `skeleton_cam` (P,T,S,3) m
 points a rig rotates about (pelvis, hips, knees, ... wrists: `skeleton_names`, normally
 `skeleton.CENTRE_JOINTS`), placed with the track's root. Files of version 1 (no skeleton) still load.
 
-Hands (optional, added without a bump while no bake reads them: the finger retarget that will read them bumps
-the schema to /3, README's version policy): per track, frame and side (left, right) the 21 MediaPipe hand
-landmarks, `hands_cam` (P,T,2,21,3) metres in camera axes with the wrist on the body's wrist, `hands_2d`
+Version 3 adds hands (optional; a version-2 reader would bake the fingers at rest, so the number moved):
+per track, frame and side (left, right) the 21 MediaPipe hand landmarks, `hands_cam` (P,T,2,21,3) metres in camera axes with the wrist on the body's wrist, `hands_2d`
 (P,T,2,21,2) pixels, and `hands_conf` (P,T,2) in [0,1] (0 and NaN landmarks where the hand was not seen
-confidently).
+confidently). Files of versions 1 and 2 (no hands) still load.
 """
 from __future__ import annotations
 
@@ -33,9 +32,9 @@ from .atomic import atomic_path
 from .errors import MotionError
 from .skeleton import BLAZEPOSE_JOINTS
 
-SCHEMA = "posebake.motion/2"
+SCHEMA = "posebake.motion/3"
 #: Every schema this reader accepts (it writes only SCHEMA).
-READABLE = ("posebake.motion/1", SCHEMA)
+READABLE = ("posebake.motion/1", "posebake.motion/2", SCHEMA)
 #: Hand sides, in the order of the hands arrays' side axis.
 HAND_SIDES = ("left", "right")
 HAND_POINTS = 21

@@ -168,15 +168,29 @@ def rest_chain(rest: RestPose, bones: list[str], tail: np.ndarray) -> list[np.nd
 
 
 def rest_finger_joints(rest: RestPose, mapping: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """The finger joints of the rig's rest pose (`fingers.FINGER_ROLES`: each role's first bone's head, and
-    its last bone's tail where no role starts there)."""
+    """The finger joints of the rig's rest pose (`fingers.FINGER_ROLES`): each role's first bone's head;
+    a finger's tip, which no bone starts at, is where its last bone's child starts (the `_end`/leaf bone many
+    exporters add), else that bone's length along the finger's previous segment. Not the bone's tail: glTF
+    has no tails, and importers guess them (Godette's all point up)."""
     j: dict[str, np.ndarray] = {}
     for role, bones in mapping.items():
         if role in FINGER_ROLES and bones:
             j[FINGER_ROLES[role][0]] = rest.heads[rest.index(bones[0])].copy()
     for role, bones in mapping.items():
-        if role in FINGER_ROLES and bones:
-            j.setdefault(FINGER_ROLES[role][1], rest.tails[rest.index(bones[-1])].copy())
+        tip = FINGER_ROLES.get(role, (None, None))[1]
+        if not bones or tip is None or tip in j:
+            continue
+        i = rest.index(bones[-1])
+        kids = np.flatnonzero(rest.parents == i)
+        head = rest.heads[i]
+        prev = FINGER_ROLES[role][0][:-3] + str(int(FINGER_ROLES[role][0][-3]) - 1) + FINGER_ROLES[role][0][-2:]
+        if len(kids) == 1 and np.linalg.norm(rest.heads[kids[0]] - head) > 1e-6:
+            j[tip] = rest.heads[kids[0]].copy()
+        elif prev in j and np.linalg.norm(head - j[prev]) > 1e-6:
+            along = (head - j[prev]) / np.linalg.norm(head - j[prev])
+            j[tip] = head + np.linalg.norm(rest.tails[i] - head) * along
+        else:
+            j[tip] = rest.tails[i].copy()
     return j
 
 
