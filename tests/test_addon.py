@@ -46,7 +46,7 @@ def test_register_and_unregister(res: dict) -> None:
 def test_panel_draws_every_control(res: dict) -> None:
     p = res["idle_panel"]
     assert p["props"] == ["video_path", "armature", "preset", "track", "smoothing", "root_motion", "foot_lock",
-                          "contact_height", "scale_to_rig", "use_frame_range", "camera_from_video",
+                          "contact_height", "fingers", "scale_to_rig", "use_frame_range", "camera_from_video",
                           "preview_over_video", "subject_height", "focal_px"]
     assert p["operators"] == ["posebake.map_load", "posebake.bake"]
     assert "Detected: mixamo" in p["labels"]  # auto-detected preset shown

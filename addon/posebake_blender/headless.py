@@ -109,10 +109,13 @@ def run(job: dict) -> dict:
     load_rig(job["rig"])
     obj = pick_armature(job.get("armature"))
     preset = job.get("preset")
+    from posebake_core.retarget.fingers import FINGER_ROLES
+
     if job.get("mode") == "check":
         rep = check_rig(obj, preset)
         return {"armature": obj.name, "preset": rep.preset, "bones": len(obj.data.bones),
-                "unmapped": rep.unmapped, "guessed": sorted(rep.guessed), "confidence": rep.confidence}
+                "unmapped": rep.unmapped, "guessed": sorted(rep.guessed), "confidence": rep.confidence,
+                "fingers": sum(1 for role in rep.mapping if role in FINGER_ROLES)}
     res = bake_motion(obj, job["motion"], opts, preset, set_scene_fps=True, camera=bool(job.get("camera")))
     scene = bpy.context.scene
     scene.frame_start = int(math.floor(res.frame_range[0]))

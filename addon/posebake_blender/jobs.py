@@ -177,7 +177,7 @@ def estimate_command(python: str, video: str, dest: str, options: dict[str, Any]
     cmd = [python, "-m", "posebake.cli", "estimate", video, "-o", dest, "--events"]
     for spec in JOB_OPTIONS:  # the service's options are the CLI's flags
         if options.get(spec.name) is not None:
-            cmd += [spec.flag, str(options[spec.name])]
+            cmd += spec.cli(options[spec.name])
     return cmd
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import bpy
 from posebake_core.jobs import HEIGHT_RANGE_M, OptionError, validate_options
+from posebake_core.retarget.fingers import FINGER_ROLES
 from posebake_core.retarget.prepare import BakeOptions
 
 from .blender.apply import bake_motion, summarize
@@ -52,13 +53,17 @@ def options_from(s) -> BakeOptions:
     return BakeOptions(track=int(s.track or 0), smoothing=float(s.smoothing), root_motion=s.root_motion,
                        foot_lock=s.foot_lock, scale_to_rig=s.scale_to_rig,
                        frame_start=s.frame_start if rng else None, frame_end=s.frame_end if rng else None,
-                       contact_height=float(s.contact_height) if s.contact_height > 0 else None)
+                       contact_height=float(s.contact_height) if s.contact_height > 0 else None,
+                       fingers=bool(s.fingers))
 
 
-def estimate_options(s, opts: BakeOptions) -> dict[str, float | int | None]:
+def estimate_options(s, opts: BakeOptions, hands: bool = False) -> dict[str, float | int | None]:
     """What the estimate is told besides the frame range: the subject's height and the focal length, each
-    only when set (0 in the panel means unknown, and must not reach the backend as a real value)."""
+    only when set (0 in the panel means unknown, and must not reach the backend as a real value), and the
+    hands when the fingers are to be baked (`hands`: the option is on and the rig has finger bones)."""
     est: dict[str, float | int | None] = {"start": opts.frame_start, "end": opts.frame_end}
+    if hands:
+        est["hands"] = True
     if s.subject_height > 0:
         est["subject_height"] = round(float(s.subject_height), 4)
     if s.focal_px > 0:
@@ -218,7 +223,8 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
         try:
             if obj is None:
                 raise BakeError("no target armature: pick one in the PoseBake panel or select the rig")
-            check_rig(obj, preset)
+            rep = check_rig(obj, preset)
+            hands = opts.fingers and any(role in FINGER_ROLES for role in rep.mapping)
             if not s.video_path:
                 raise BakeError("choose a video (or a Motion .npz) first")
             path = bpy.path.abspath(s.video_path)
@@ -226,12 +232,12 @@ class POSEBAKE_OT_bake(bpy.types.Operator):
                 raise BakeError(f"video not found: {path}")
             if opts.frame_start is not None and opts.frame_end <= opts.frame_start:
                 raise BakeError(f"frame range end ({opts.frame_end}) must be after its start ({opts.frame_start})")
-            check_estimate_options(estimate_options(s, opts))
+            check_estimate_options(estimate_options(s, opts, hands))
             if path.lower().endswith(".npz"):
                 msg = _finish_bake(s, obj, path, opts, preset, s.camera_from_video or s.preview_over_video)
                 self.report({"INFO"}, msg)
                 return {"FINISHED"}
-            job = self._make_job(context, path, opts, estimate_options(s, opts))
+            job = self._make_job(context, path, opts, estimate_options(s, opts, hands))
         except (BakeError, BackendError) as exc:
             s.status, s.message = "ERROR", str(exc)
             self.report({"ERROR"}, str(exc))

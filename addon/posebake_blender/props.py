@@ -102,6 +102,9 @@ class PoseBakeSettings(bpy.types.PropertyGroup):
     root_motion: BoolProperty(name="Root motion", default=True,
                               description="Move the rig through the scene as the person moves (off: in place)")
     foot_lock: BoolProperty(name="Foot lock", default=True, description="Pin planted feet (no sliding)")
+    fingers: BoolProperty(name="Fingers", default=True,
+                          description="Estimate the hands and bake the fingers, when the rig has finger bones "
+                                      "(the hand stage adds to the estimate's time)")
     contact_height: FloatProperty(name="Contact height", min=0.0, max=0.5, default=0.0, precision=2, step=1,
                                   description="How low a heel or toe must be, in leg lengths above its lowest, "
                                               "to count as planted (0: the estimate's contacts, found at 0.12)")

@@ -55,6 +55,7 @@ def draw_panel(layout, context) -> None:
     box.prop(s, "foot_lock")
     if s.foot_lock:
         box.prop(s, "contact_height")
+    box.prop(s, "fingers")
     box.prop(s, "scale_to_rig")
     box.prop(s, "use_frame_range")
     if s.use_frame_range:

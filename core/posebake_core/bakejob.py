@@ -25,7 +25,7 @@ JOB_FIELDS: dict[str, tuple[tuple[type, ...], tuple[str, ...]]] = {
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "track": (int,), "smoothing": (int, float), "root_motion": (bool,), "foot_lock": (bool,),
     "scale_to_rig": (bool,), "frame_start": (int, type(None)), "frame_end": (int, type(None)),
-    "contact_height": (int, float, type(None)),
+    "contact_height": (int, float, type(None)), "fingers": (bool,),
 }
 assert set(_OPTION_TYPES) == {f.name for f in fields(BakeOptions)}, "keep the table in step with BakeOptions"
 

@@ -88,6 +88,12 @@ class OptionSpec:
         """The `posebake estimate` flag that takes this option."""
         return "--" + self.name.replace("_", "-")
 
+    def cli(self, value: Any) -> list[str]:
+        """The estimate's arguments for `value`: `--flag VALUE`, or `--flag` / `--no-flag` for a boolean."""
+        if self.kind == "boolean":
+            return [self.flag if value else "--no-" + self.flag[2:]]
+        return [self.flag, str(value)]
+
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind, "description": self.description}
         for key, value in (("minimum", self.minimum), ("maximum", self.maximum),
@@ -110,15 +116,26 @@ JOB_OPTIONS: tuple[OptionSpec, ...] = (
                maximum=MAX_FRAME_INDEX),
     OptionSpec("subject_height", "number", "the actor's standing height in metres (fixes the metric scale)",
                minimum=HEIGHT_RANGE_M[0], maximum=HEIGHT_RANGE_M[1]),
+    OptionSpec("hands", "boolean", "also estimate both hands' finger landmarks (for rigs with finger bones)"),
 )
 OPTIONS: dict[str, OptionSpec] = {o.name: o for o in JOB_OPTIONS}
 OPTION_NAMES: tuple[str, ...] = tuple(OPTIONS)
 
 
-def _convert(spec: OptionSpec, value: Any) -> float | int | None:
-    """A form string or JSON number as the option's type; None for an empty value."""
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def _convert(spec: OptionSpec, value: Any) -> float | int | bool | None:
+    """A form string or JSON value as the option's type; None for an empty value."""
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
+    if spec.kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise OptionError(f"option {spec.name!r} must be true or false, got {_short(value)}", field=spec.name)
     wanted = "an integer" if spec.kind == "integer" else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise OptionError(f"option {spec.name!r} must be {wanted}, got {_short(value)}", field=spec.name)
@@ -195,7 +212,8 @@ def validate_options(raw: Mapping[str, Any], ignore: tuple[str, ...] = ()) -> di
     if "fov" in opts and "focal" in opts:
         raise OptionError("give either fov or focal, not both", ErrorCode.CONFLICTING_OPTIONS, "focal")
     for name, value in opts.items():
-        _check_bounds(OPTIONS[name], value)
+        if OPTIONS[name].kind != "boolean":
+            _check_bounds(OPTIONS[name], value)
     if "end" in opts and opts["end"] <= opts.get("start", 0):
         raise OptionError(f"end ({opts['end']}) must be greater than start ({opts.get('start', 0)})",
                           ErrorCode.CONFLICTING_OPTIONS, "end")

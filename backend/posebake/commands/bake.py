@@ -51,6 +51,8 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
                         "(not used for a Motion .npz input, which was estimated before)")
     p.add_argument("--lifter", default=DEFAULT_LIFTER, choices=tuple(LIFTERS),
                    help="joint centres for estimated videos (default %(default)s; none: BlazePose's landmarks only)")
+    p.add_argument("--hands", action=argparse.BooleanOptionalAction, default=None,
+                   help="estimate the hands and bake the fingers (default: when the rig has finger bones)")
     p.add_argument("--timeout", type=positive_float, default=BAKE_TIMEOUT, help="seconds allowed for the Blender step")
 
 
@@ -135,7 +137,13 @@ def rig_job(args: argparse.Namespace, mode: str) -> dict[str, Any]:
 def bake_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"track": args.track, "smoothing": args.smoothing, "root_motion": not args.no_root_motion,
             "foot_lock": not args.no_foot_lock, "scale_to_rig": not args.no_scale_to_rig,
-            "frame_start": args.start, "frame_end": args.end, "contact_height": args.contact_height}
+            "frame_start": args.start, "frame_end": args.end, "contact_height": args.contact_height,
+            "fingers": getattr(args, "hands", None) is not False}
+
+
+def wants_hands(args: argparse.Namespace, rig: dict[str, Any]) -> bool:
+    """--hands / --no-hands, else whether the rig has finger bones (the rig check counts them)."""
+    return bool(rig.get("fingers")) if args.hands is None else bool(args.hands)
 
 
 def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=None,
@@ -148,7 +156,8 @@ def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=Non
     if estimator is None:
         estimator = Estimator(args.device)
     opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end,
-                           subject_height=args.subject_height, lifter=args.lifter)
+                           subject_height=args.subject_height, lifter=args.lifter,
+                           hands=bool(getattr(args, "hands_wanted", False)))
     motion = estimator.run(video, opts, progress=progress)
     motion.save(dest)
     return estimator
@@ -191,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
     if len({o.resolve() for o in given}) < len(given):
         raise PoseBakeError("two outputs name the same file: " + ", ".join(map(str, given)))
     rig = run_headless(rig_job(args, "check"), args.timeout)
-    print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones")
+    print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}, {rig['bones']} bones"
+          + (f", {rig['fingers']} finger bones" if rig.get("fingers") else ""))
+    args.hands_wanted = wants_hands(args, rig)
     shaky = sorted(r for r, c in rig.get("confidence", {}).items() if c < 0.8)
     if shaky:
         print(f"rig: guessed from the hierarchy or the skeleton's shape: {', '.join(shaky)} (check them in the "

@@ -61,7 +61,7 @@ def check_options(args: argparse.Namespace) -> None:
     from posebake_core.jobs import OPTIONS, OptionError, validate_options
 
     try:
-        validate_options({name: getattr(args, name) for name in OPTIONS if getattr(args, name) is not None})
+        validate_options({name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None})
     except OptionError as exc:
         msg = str(exc)
         if exc.field in OPTIONS:

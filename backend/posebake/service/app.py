@@ -85,6 +85,8 @@ def create_app(cfg: ServiceConfig, manager: JobManager, token: str, health_info:
     # The schema is served below behind the token; the HTML docs are off (they load scripts from a CDN).
     app = FastAPI(title="PoseBake backend", version=__version__, lifespan=lifespan, openapi_url=None,
                   docs_url=None, redoc_url=None,
+                  # no 307 to a slash-less path: a job id holding "/" (%2F) is simply not found (404)
+                  redirect_slashes=False,
                   description="Local service that turns videos into PoseBake Motion files for the Blender "
                               "add-on. Every route but /health needs `Authorization: Bearer <token>`.")
     install(app)

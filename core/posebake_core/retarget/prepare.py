@@ -39,6 +39,7 @@ class BakeOptions:
     frame_start: int | None = None
     frame_end: int | None = None
     contact_height: float | None = None
+    fingers: bool = True  # bake the fingers from the Motion's hands, where it has them and the rig finger bones
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -82,8 +83,8 @@ def prepared_skeleton(mf: Motion, opts: BakeOptions) -> np.ndarray | None:
 
 def prepared_hands(mf: Motion, opts: BakeOptions) -> tuple[np.ndarray | None, np.ndarray | None]:
     """((T,2,21,3) hands with the same pan removal and range as `prepared_joints`, (T,2) their confidence),
-    or (None, None) when the Motion has no hands. Not smoothed: quick finger motion is the point."""
-    if mf.hands_cam is None:
+    or (None, None) when the Motion has no hands or the options leave the fingers out. Not smoothed: quick finger motion is the point."""
+    if mf.hands_cam is None or not opts.fingers:
         return None, None
     sl = frame_slice(mf, opts)
     world = np.einsum("tij,tskj->tski", mf.camera_rotation, mf.hands_cam[opts.track].astype(np.float64))

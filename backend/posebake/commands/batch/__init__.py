@@ -15,7 +15,7 @@ from pathlib import Path
 from posebake_core.atomic import check_writable_dir
 from posebake_core.errors import PoseBakeError
 from ..bake import (_bar_progress, add_rig_arguments, bake_options, check_inputs, describe, estimate_to,
-                   rig_job, run_headless)
+                   rig_job, run_headless, wants_hands)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
@@ -102,6 +102,7 @@ def prepare(args: argparse.Namespace) -> list[Path]:
     check_writable_dir(args.output / "probe")  # a real write, before any estimation
     rig = run_headless(rig_job(args, "check"), args.timeout)
     print(f"rig: armature {rig['armature']!r}, preset {rig['preset'] or 'auto-mapped'}; {len(files)} file(s)")
+    args.hands_wanted = wants_hands(args, rig)
     return files
 
 
