@@ -32,6 +32,17 @@ CLIPS = {"hybrik_taiji": (DATA / "videos" / "hybrik_taiji.mp4", 240),
          "handshake": (DATA / "videos" / "mmhuman3d_two_people_handshake.mp4", None)}
 CHARACTER = DATA / "characters" / "quaternius_ubc_superhero_male" / "Superhero_Male_FullBody.gltf"
 ZOOM = 3
+#: What the frames showed when they were looked at (2026-12-01); re-read them after a change.
+LOOKED = [
+    "Looked at: his left hand (seen in 45 % of the frames) is followed: relaxed, half-curled fingers hanging",
+    "down in frames 0 and 35 come out as half-curled fingers pointing the same way; in frame 235 the baked left",
+    "hand is a looser fist than the blurred video hand. His right hand is worse: it is partly behind his thigh or",
+    "blurred in most frames (seen in 39 %), the landmarks there are poor, and the baked fingers in frame 35 spread",
+    "sideways where the video's hang down; in frame 235 the body's right arm is off (the body retarget's error,",
+    "not the fingers'), so the character's hand is outside the crop. At 1280x720 his hands are ~40 px: enough",
+    "for curled vs open, not for single finger detail. No joint is past its limit (the limits act on the joints",
+    "before the solve, and the solve matches them exactly: tests/test_fingers*.py) and no value is NaN.",
+]
 
 
 def cost() -> tuple[list[str], Path]:
@@ -98,8 +109,8 @@ def look(motion_path: Path) -> list[str]:
         row = np.hstack([cv2.resize(t, (size, size)) for t in tiles])
         name = f"fingers/taiji_superhero_{p:04d}.jpg"
         cv2.imwrite(str(OUT / name), row, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        lines.append(f"- `results/{name}`: motion frame {p}; left to right: her left hand (video, baked), "
-                     f"her right hand (video, baked)")
+        lines.append(f"- `results/{name}`: motion frame {p}; left to right: his left hand (video, baked), "
+                     f"his right hand (video, baked)")
     return lines
 
 
@@ -115,7 +126,7 @@ def main() -> None:
             "hands seen (left / right, % of frames, per person) |", "|---|---|---|---|---|---|---|", *rows, "",
             "## Fingers baked onto the superhero (tai chi, first 240 frames)", "",
             "Crops enlarged 3x from renders at the video's height through the baked video camera: each pair is "
-            "the video and the baked character over it.", "", *frames, "",
+            "the video and the baked character over it.", "", *frames, "", *LOOKED, "",
             f"Total time {time.time() - t0:.0f} s."]
     (OUT / "fingers.md").write_text("\n".join(text) + "\n")
     print("\n".join(text))
