@@ -1,12 +1,12 @@
 """Hand stage: 21 finger landmarks per tracked person and side, from the wheel's hand landmark model.
 
 Where the hand is: BlazePose's body model predicts, besides the wrist, the index and pinky knuckles and the
-thumb of each hand, for exactly this purpose. From them (or, once a hand was seen, from its own previous
-landmarks, as MediaPipe's hand-tracking graph does) we take an upright, square region around the hand:
-wrist at the bottom, the middle knuckle up, the palm at a fixed fraction of the crop, which is how the hand
-landmark model was trained. All hands of a batch of frames go through the model at once. A region seen
-from the body alone is refined once from the landmarks it produced (the body's hand points are coarse), the
-same trick as the body's own ROI refinement.
+thumb of each hand, for exactly this purpose. From them we take an upright, square region around the hand:
+wrist at the bottom, the middle knuckle up. All hands of a batch of frames go through the model at once.
+The body's hand points are coarse, so each region is then refined once from the landmarks it produced,
+sized on the palm as MediaPipe's hand tracking sizes its next frame's region (the palm at a fixed fraction
+of the crop, which is how the hand landmark model was trained), and the better-scoring of the two reads is
+kept. Every frame starts again from the body, so a hand lost on one frame costs nothing on the next.
 
 Outputs per region: image pixels, the model's metric hand-centred world landmarks turned back into camera
 axes, the hand-presence score, and the model's handedness (checked against the body's side: the model
