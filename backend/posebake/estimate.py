@@ -29,10 +29,12 @@ from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
 from posebake_core.errors import PoseBakeError
 from .focal import FocalSampler, sample_frames
-from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, detect_hands, load_hand_landmarker
+from .hand_track import HandState, track_hands
+from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, load_hand_landmarker
 from .landmarker import LandmarkResult, PoseLandmarker
 from .lifting import DEFAULT_LIFTER, LIFTERS
 from .models import load_model
+from .palm import PalmDetector, load_palm_detector
 from posebake_core.motion import Motion
 from posebake_core.skeleton import CENTRE_JOINTS
 from posebake_core.retarget.contacts import contacts_for_motion
@@ -70,6 +72,7 @@ class EstimateOptions:
     redo_threshold: float = 0.08  # predicted-vs-sequential ROI offset (fraction of ROI size) that triggers a re-run
     hands: bool = False  # finger landmarks per person and side (hands.py)
     hand_min_px: float = MIN_HAND_PX  # hands whose crop would be smaller than this (pixels) are skipped
+    palm_detector: bool = True  # where the body's region holds no hand, look for the palm (hand_track.py)
 
 
 class Estimator:
@@ -82,6 +85,8 @@ class Estimator:
         self.detector = PoseDetector(load_model("pose_detection", self.device), self.device)
         self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
         self._hands: HandLandmarker | None = None  # loaded on the first run that asks for hands
+        self._palm: PalmDetector | None = None
+        self._hand_states: dict[int, list[HandState]] = {}  # track id -> [left, right], this run's
         self.timings: dict[str, float] = defaultdict(float)
         self.focal_note = ""  # why the last run did or did not estimate the focal (focal.py)
         self.warnings: list[str] = []  # what the last run's caller should tell the user (a truncated video)
@@ -200,17 +205,23 @@ class Estimator:
 
     def _hand_batch(self, images: FrameBatch, kept: list[tuple[Track, int]], image: np.ndarray, fidx: np.ndarray,
                     first: int, opts: EstimateOptions) -> None:
-        """Both hands of every body kept in this batch, through the hand model at once (hands.py)."""
+        """Both hands of every body kept in this batch, tracked frame to frame (hand_track.py)."""
         t0 = time.perf_counter()
         if self._hands is None:
             self._hands = load_hand_landmarker(self.device)
+        if opts.palm_detector and self._palm is None:
+            self._palm = load_palm_detector(self.device)
         rows = np.array([r for _, r in kept])
+        owners = [self._hand_states.setdefault(t.track_id, [HandState(), HandState()]) for t, _ in kept]
         with self._autocast():
-            res, _ = detect_hands(self._hands, images, image[rows, :33].astype(np.float64), fidx[rows],
-                                  min_px=opts.hand_min_px)
+            res, reads = track_hands(self._hands, self._palm if opts.palm_detector else None, images,
+                                     image[rows, :33].astype(np.float64), fidx[rows], owners,
+                                     first + fidx[rows], min_px=opts.hand_min_px)
         for n, (t, r) in enumerate(kept):
             sl = slice(2 * n, 2 * n + 2)
             t.hands[first + int(fidx[r])] = (res.image[sl], res.world[sl], res.presence[sl], res.right_score[sl])
+        for k, v in reads.items():
+            self.timings[f"hand_reads_{k}"] += v
         self.timings["hands"] += time.perf_counter() - t0
 
     # -- whole video ------------------------------------------------------------------------------------
@@ -219,6 +230,7 @@ class Estimator:
         opts = opts or EstimateOptions()
         self.timings.clear()
         self.warnings = []
+        self._hand_states = {}
         decoder = VideoDecoder(video)
         info = decoder.info
         K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)

@@ -1,12 +1,10 @@
 """Hand stage: 21 finger landmarks per tracked person and side, from the wheel's hand landmark model.
 
 Where the hand is: BlazePose's body model predicts, besides the wrist, the index and pinky knuckles and the
-thumb of each hand, for exactly this purpose. From them we take an upright, square region around the hand:
-wrist at the bottom, the middle knuckle up. All hands of a batch of frames go through the model at once.
-The body's hand points are coarse, so each region is then refined once from the landmarks it produced,
-sized on the palm as MediaPipe's hand tracking sizes its next frame's region (the palm at a fixed fraction
-of the crop, which is how the hand landmark model was trained), and the better-scoring of the two reads is
-kept. Every frame starts again from the body, so a hand lost on one frame costs nothing on the next.
+thumb of each hand, for exactly this purpose; from them `rois_from_body` takes an upright, square region
+around the hand, wrist at the bottom, the middle knuckle up. A hand's own landmarks give a better one,
+sized on the palm as the hand landmark model was trained (`rois_from_hand`). Which region each frame uses,
+and when the palm detector steps in, is hand_track.py's business.
 
 Outputs per region: image pixels, the model's metric hand-centred world landmarks turned back into camera
 axes, the hand-presence score, and the model's handedness (checked against the body's side: the model
@@ -127,29 +125,6 @@ def load_hand_landmarker(device: torch.device) -> HandLandmarker:
     if isinstance(model, torch.fx.GraphModule):
         model = select_outputs(model, [0, 1, 2, 3])
     return HandLandmarker(model, device)
-
-
-def detect_hands(landmarker: HandLandmarker, images: FrameBatch, body: np.ndarray, frame_index: np.ndarray,
-                 min_px: float = MIN_HAND_PX) -> tuple[HandResult, np.ndarray]:
-    """Both hands of each body (N,33+,2) on its frame: regions from the body, one refinement pass from the
-    landmarks found. Returns the results for the (N*2) regions, [left, right] per body, and which were run
-    (large enough)."""
-    rois = rois_from_body(body).reshape(-1, 5)
-    fidx = np.repeat(frame_index, 2)
-    run = np.isfinite(rois).all(axis=1) & (rois[:, 2] >= min_px)
-    out = HandResult(np.full((len(rois), NUM_HAND, 2), np.nan), np.full((len(rois), NUM_HAND, 3), np.nan),
-                     np.zeros(len(rois)), np.full(len(rois), np.nan), rois)
-    if not run.any():
-        return out, run
-    first = landmarker(images, rois[run], fidx[run])
-    refined = rois_from_hand(first.image)
-    second = landmarker(images, refined, fidx[run])
-    better = second.presence >= first.presence
-    for name in ("image", "world", "presence", "right_score", "rois"):
-        a, b = getattr(first, name), getattr(second, name)
-        sel = better.reshape((-1,) + (1,) * (a.ndim - 1))
-        getattr(out, name)[run] = np.where(sel, b, a)
-    return out, run
 
 
 #: A finger is extended when its tip is at least this fraction of its chain's length away from its base
