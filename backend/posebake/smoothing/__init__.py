@@ -5,7 +5,9 @@
 
 `smooth_motion` returns a copy of the Motion whose `joints_cam` is smoothed for every track (NaN frames,
 i.e. the person absent, stay NaN) and whose `smoothing` names the method ("smoothnet-T32" for the
-network, with its window). The 2D landmarks and visibilities are observations and are left alone.
+network, with its window). Finger landmarks, where the Motion has them, are refined with a speed-adaptive
+filter that keeps quick finger motion and are put back on the smoothed wrists (hands.py). The 2D landmarks
+and visibilities are observations and are left alone.
 """
 from __future__ import annotations
 
@@ -76,7 +78,8 @@ def smooth_joints(joints: np.ndarray, method: str, fps: float = 30.0, device: st
 
 def smooth_motion(motion: Motion, method: str, device: str = "cpu", window: int = DEFAULT_WINDOW,
                   step: int = 1) -> Motion:
-    """A copy of `motion` with every track's `joints_cam` smoothed and `smoothing` set to the method."""
+    """A copy of `motion` with every track's `joints_cam` smoothed (and its hands refined on the smoothed
+    wrists) and `smoothing` set to the method."""
     if method not in METHODS:
         raise PoseBakeError(f"unknown smoothing method {method!r}; choose one of {', '.join(METHODS)}")
     if method == "smoothnet" and motion.joint_names != tuple(JOINT_INDEX):
@@ -84,7 +87,12 @@ def smooth_motion(motion: Motion, method: str, device: str = "cpu", window: int 
     out = np.stack([smooth_joints(motion.joints_cam[p], method, motion.fps, device, window, step)
                     for p in range(motion.num_tracks)])
     label = f"smoothnet-T{window}" if method == "smoothnet" else method
-    return replace(motion, joints_cam=out, smoothing=label)
+    hands = None
+    if motion.hands_cam is not None:
+        from .hands import refine_hands
+
+        hands = refine_hands(motion.hands_cam, out, motion.fps, filtered=method != "none")
+    return replace(motion, joints_cam=out, hands_cam=hands, smoothing=label)
 
 
 __all__ = ["METHODS", "smooth_motion", "smooth_joints", "load_refiner", "weights_path"]
