@@ -167,3 +167,48 @@ def test_no_finger_is_left_bent_backwards() -> None:
     before = {k: v.copy() for k, v in j2.items()}
     F.limit_hyperextension(j2, SIDE)
     assert all(np.allclose(j2[k], before[k]) for k in before)  # a normal curl is left alone
+
+
+def _thumb_bends(j: dict[str, np.ndarray]) -> np.ndarray:
+    """(T,2) thumb MCP and IP bends in degrees, positive across the palm (towards palm and little finger)."""
+    across = normalize(-normalize(F.palm_normal(j, SIDE)) - normalize(F.palm_lateral(j, SIDE)))
+    out = []
+    for k in (1, 2):
+        a, b = j[f"thumb{k}_r"] - j[f"thumb{k - 1}_r"], j[f"thumb{k + 1}_r"] - j[f"thumb{k}_r"]
+        ahat = normalize(a)
+        up = normalize(across - np.sum(across * ahat, -1, keepdims=True) * ahat)
+        out.append(np.degrees(np.arctan2(np.sum(b * up, -1), np.sum(b * ahat, -1))))
+    return np.stack(out, -1)
+
+
+def _bend_thumb(j: dict[str, np.ndarray], degrees: tuple[float, float]) -> dict[str, np.ndarray]:
+    """Turn the thumb at MCP then IP by `degrees` in its bend plane (negative: backwards)."""
+    j = {k: v.copy() for k, v in j.items()}
+    across = normalize(-normalize(F.palm_normal(j, SIDE)) - normalize(F.palm_lateral(j, SIDE)))
+    for k, deg in zip((1, 2), degrees):
+        ahat = normalize(j[f"thumb{k}_r"] - j[f"thumb{k - 1}_r"])
+        up = normalize(across - np.sum(across * ahat, -1, keepdims=True) * ahat)
+        rot = axis_angle(normalize(np.cross(ahat, up)), np.radians(np.full(len(ahat), deg)))
+        for m in range(k + 1, 4):
+            j[f"thumb{m}_r"] = j[f"thumb{k}_r"] + np.einsum("tij,tj->ti", rot, j[f"thumb{m}_r"] - j[f"thumb{k}_r"])
+    return j
+
+
+def test_the_thumb_does_not_bend_backwards_either() -> None:
+    T = 4
+    rest = {k: np.broadcast_to(v, (T, 3)).copy() for k, v in rest_hand(yaw=0.4).items()}
+    assert np.allclose(_thumb_bends(rest), 0, atol=1e-6)
+    back = _bend_thumb(rest, (-50.0, -70.0))  # a thumb bent back past what joints allow
+    assert np.allclose(_thumb_bends(back), [-50.0, -70.0], atol=0.5)  # the measure reads the bend applied
+    lengths = [np.linalg.norm(back[f"thumb{k}_r"] - back[f"thumb{k - 1}_r"], axis=-1) for k in (1, 2, 3)]
+    F.limit_hyperextension(back, SIDE)
+    assert np.allclose(_thumb_bends(back), F.HYPEREXTENSION["thumb"], atol=0.5)
+    assert all(np.allclose(np.linalg.norm(back[f"thumb{k}_r"] - back[f"thumb{k - 1}_r"], axis=-1), lengths[k - 1])
+               for k in (1, 2, 3))
+    curled = _bend_thumb(rest, (120.0, 130.0))  # folded past anatomy
+    F.limit_hyperextension(curled, SIDE)
+    assert np.allclose(_thumb_bends(curled), F.FLEXION["thumb"], atol=0.5)
+    fine = _bend_thumb(rest, (30.0, 45.0))  # an ordinary grip: left alone
+    before = {k: v.copy() for k, v in fine.items()}
+    F.limit_hyperextension(fine, SIDE)
+    assert all(np.allclose(fine[k], before[k]) for k in before)

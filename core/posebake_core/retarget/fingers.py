@@ -10,8 +10,8 @@ a rig whose fingers are rolled any way gets the same pose.
 
 Where a hand was not seen confidently its fingers ride on the hand bone in their rest pose, with the
 confidence (smoothed over `BLEND_FRAMES`) blending between the two, so a hand coming into view eases in
-instead of popping. No finger bends backwards past `HYPEREXTENSION` (applied to the joints, before the
-solve).
+instead of popping. No finger, thumb included, bends backwards past `HYPEREXTENSION` or curls past
+`FLEXION` (applied to the joints, before the solve).
 """
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ FINGER_ROLES: dict[str, tuple[str, str]] = {
 #: joint ~10 deg) with a few degrees for landmark noise. Index k bounds the bend between bone k-1 and bone k
 #: (k = 0: between the palm, wrist to knuckle, and the first bone).
 HYPEREXTENSION = {f: (-35.0, -5.0, -15.0) for f in ("index", "middle", "ring", "pinky")}
+#: The thumb's two hinges, MCP and IP: many thumbs hyperextend at the IP joint (~20-30 deg), little at MCP.
+HYPEREXTENSION["thumb"] = (-15.0, -30.0)
 #: Most forward bend (curl) at each joint, the usual active flexion ranges (knuckle ~90, middle joint
 #: ~110, end joint ~90 deg; AAOS range-of-motion tables), plus a little: a landmark set beyond them is a
 #: misread hand, not a pose to bake.
 FLEXION = {f: (95.0, 115.0, 95.0) for f in ("index", "middle", "ring", "pinky")}
+FLEXION["thumb"] = (65.0, 95.0)  # thumb MCP ~50-60, IP ~80-90 deg (same tables), plus a little
 #: Sideways spread at the knuckle, either way (abduction ~20-30 deg), plus a little.
 SPREAD = 35.0
 #: frames over which a hand's confidence is smoothed (a hand coming into view eases in over about this many
@@ -69,36 +72,59 @@ def limit_hyperextension(j: dict[str, np.ndarray], side: str) -> None:
     """Keep each finger joint within its range, in place: the middle and end joints are hinges (their
     sideways bend removed), the knuckle spreads at most `SPREAD` degrees, and no joint bends further
     backwards than `HYPEREXTENSION` or further forwards than `FLEXION`. A joint out of range turns the bone
-    and the ones after it about the joint (bone lengths kept). The flexion axis is the back-of-hand normal
-    x the bone before. The thumb, whose joints bend about axes of their own, is left as seen."""
+    and the ones after it about the joint (bone lengths kept). The four fingers bend towards the palm (the
+    back-of-hand normal, negated); the thumb's two hinges (MCP, IP) bend across the palm, towards the palm
+    and the little finger, and keep their sideways component as seen (the thumb's hinge axes vary more
+    from hand to hand than a limit should assume); its base (CMC) moves freely."""
     n = palm_normal(j, side)
-    if n is None:
+    lat = palm_lateral(j, side)
+    if n is None or lat is None:
         return
-    for f in FINGER_NAMES[1:]:
+    n, across = normalize(n), normalize(-normalize(n) - normalize(lat))  # thumb: towards palm and pinky
+    for f in FINGER_NAMES:
         names = [f"{f}{k}_{side}" for k in range(4)]
         if any(name not in j for name in names):
             continue
-        pts = [j[f"wrist_{side}"]] + [j[name].copy() for name in names]
-        for k in range(3):  # the knuckle (palm -> first bone), then the two finger joints
-            a, b = pts[k + 1] - pts[k], pts[k + 2] - pts[k + 1]
-            axis = normalize(np.cross(n, a))  # turning +angle about it curls towards the palm
-            ahat, lat_dir = normalize(a), axis
-            up = np.cross(lat_dir, ahat)  # in the flexion plane, perpendicular to the bone before
-            x, y, z = np.sum(b * ahat, -1), np.sum(b * up, -1), np.sum(b * lat_dir, -1)
-            bend = np.degrees(np.arctan2(y, x))  # flexion, positive towards the palm
-            lat = np.degrees(np.arctan2(z, np.hypot(x, y)))  # sideways
-            bend_ok = np.clip(bend, HYPEREXTENSION[f][k], FLEXION[f][k])
-            lat_ok = np.clip(lat, -SPREAD, SPREAD) if k == 0 else np.zeros_like(lat)
-            fix = np.isfinite(bend) & ((np.abs(bend_ok - bend) > 1e-6) | (np.abs(lat_ok - lat) > 1e-6))
-            if not fix.any():
-                continue
-            br, lr = np.radians(bend_ok)[..., None], np.radians(lat_ok)[..., None]
-            target = np.cos(lr) * (np.cos(br) * ahat + np.sin(br) * up) + np.sin(lr) * lat_dir
-            turn = np.where(fix[..., None, None], swing(b, target), np.eye(3))
-            for m in range(k + 2, len(pts)):
-                pts[m] = pts[k + 1] + np.einsum("tij,tj->ti", turn, pts[m] - pts[k + 1])
+        if f == "thumb":
+            pts = [j[name].copy() for name in names]
+            _limit_chain(pts, {0: 0, 1: 1}, lambda a: across, f, spread=None)
+            start = 0
+        else:
+            pts = [j[f"wrist_{side}"]] + [j[name].copy() for name in names]
+            _limit_chain(pts, {0: 0, 1: 1, 2: 2}, lambda a: -n, f, spread=SPREAD)
+            start = 1
         for k, name in enumerate(names):
-            j[name] = pts[k + 1]
+            j[name] = pts[k + start]
+
+
+def _limit_chain(pts: list[np.ndarray], joints: dict[int, int], palmward, finger: str,
+                 spread: float | None) -> None:
+    """Limit, in place, the bends of a chain of (T,3) points: for each `k: i` in `joints`, the bend at
+    pts[k+1] between bone pts[k]->pts[k+1] and the next, against range i of the finger's limits, positive
+    towards `palmward(bone)` (made perpendicular to the bone). Sideways: within ±`spread` at range 0, a
+    hinge elsewhere; `spread` None leaves it as seen."""
+    for k, i in joints.items():
+        a, b = pts[k + 1] - pts[k], pts[k + 2] - pts[k + 1]
+        ahat = normalize(a)
+        towards = palmward(a)
+        up = normalize(towards - np.sum(towards * ahat, -1, keepdims=True) * ahat)  # in the bend plane
+        side_dir = np.cross(ahat, up)
+        x, y, z = np.sum(b * ahat, -1), np.sum(b * up, -1), np.sum(b * side_dir, -1)
+        bend = np.degrees(np.arctan2(y, x))  # flexion, positive towards the palm
+        lat = np.degrees(np.arctan2(z, np.hypot(x, y)))  # sideways
+        bend_ok = np.clip(bend, HYPEREXTENSION[finger][i], FLEXION[finger][i])
+        if spread is None:
+            lat_ok = lat
+        else:
+            lat_ok = np.clip(lat, -spread, spread) if i == 0 else np.zeros_like(lat)
+        fix = np.isfinite(bend) & ((np.abs(bend_ok - bend) > 1e-6) | (np.abs(lat_ok - lat) > 1e-6))
+        if not fix.any():
+            continue
+        br, lr = np.radians(bend_ok)[..., None], np.radians(lat_ok)[..., None]
+        target = np.cos(lr) * (np.cos(br) * ahat + np.sin(br) * up) + np.sin(lr) * side_dir
+        turn = np.where(fix[..., None, None], swing(b, target), np.eye(3))
+        for m in range(k + 2, len(pts)):
+            pts[m] = pts[k + 1] + np.einsum("tij,tj->ti", turn, pts[m] - pts[k + 1])
 
 
 def palm_hand_references(sj: dict[str, np.ndarray], rj: dict[str, np.ndarray], weights: dict[str, np.ndarray]) -> None:
