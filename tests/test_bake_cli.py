@@ -180,3 +180,17 @@ def test_no_scale_to_rig_keeps_the_videos_metres(work: dict[str, Path], runner_b
         travel[flag] = float(re.search(r"root travel ([\d.]+)", proc.stdout).group(1))
     assert abs(travel["--no-scale-to-rig"] - want) < 0.1 * want + 0.02, (travel, want)
     assert abs(travel[""] - travel["--no-scale-to-rig"]) > 0.01  # the default scales to the rig's legs
+
+
+def test_a_vrm_rig_is_mapped_from_its_own_humanoid_table(work: dict[str, Path], runner_bake: dict,
+                                                          data_dir: Path) -> None:
+    """Godette's names (pelvis_Armature, Finger.001.l_Armature, f3a.l_Armature...) are mapped by the file's VRM
+    humanoid table: every body role and her four fingers a side, 3 phalanges each, nothing guessed."""
+    d = work["dir"]
+    proc = posebake("bake", d / "runner.npz", "--rig", data_dir / "characters" / "godette_vrm_v4.vrm", "--end", "10",
+                    "-o", d / "godette.blend")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "preset vrm-humanoid" in proc.stdout and "24 finger bones" in proc.stdout, proc.stdout
+    assert "guessed from" not in proc.stdout
+    info = run_blender(d, "saved_scene", "bake_info", str(d / "godette.blend"))
+    assert info["finite"] and len(info["key_frames"]) == 10

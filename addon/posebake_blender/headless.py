@@ -109,6 +109,14 @@ def run(job: dict) -> dict:
     load_rig(job["rig"])
     obj = pick_armature(job.get("armature"))
     preset = job.get("preset")
+    if preset is None and Path(job["rig"]).suffix.lower() == ".vrm":  # the file names its own bones
+        from posebake_blender.rigs import RigError
+        from posebake_blender.vrm import humanoid_preset
+
+        try:
+            preset = humanoid_preset(job["rig"])
+        except RigError as exc:
+            raise HeadlessError(str(exc)) from None
     from posebake_core.retarget.fingers import FINGER_ROLES
 
     if job.get("mode") == "check":

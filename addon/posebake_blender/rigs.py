@@ -18,6 +18,7 @@ import numpy as np
 
 from posebake_core.retarget.armature import required_roles
 from posebake_core.retarget.canonical import ROLE_JOINTS
+from posebake_core.retarget.finger_topology import fingers_by_shape
 from posebake_core.retarget.fingers import FINGER_ROLES
 from posebake_core.paths import PRESETS_DIR, user_presets_dir  # where "Save as preset" writes; every lookup looks there too
 from posebake_core.retarget.topology import map_by_topology
@@ -211,6 +212,21 @@ def map_fingers(mapping: dict[str, list[str]], names: list[str], parents: list[s
     return found
 
 
+def map_fingers_by_shape(mapping: dict[str, list[str]], names: list[str], parents: list[str | None],
+                         heads: np.ndarray | None) -> dict[str, list[str]]:
+    """Finger roles from the hands' shape (`finger_topology`) for each side whose fingers the names did
+    not find; nothing without rest heads."""
+    found: dict[str, list[str]] = {}
+    if heads is None:
+        return found
+    for S in "LR":
+        hand = (mapping.get(f"hand.{S}") or [None])[-1]
+        if hand is None or any(r in FINGER_ROLES and r.endswith(f".{S}") for r in mapping):
+            continue
+        found.update(fingers_by_shape(hand, S, names, parents, heads))
+    return found
+
+
 def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | None = None,
              tails: np.ndarray | None = None, up: np.ndarray | None = None) -> MappingReport:
     """Map an unknown rig from normalised names; the spine/neck chains are ordered by the hierarchy (then
@@ -256,6 +272,9 @@ def auto_map(names: list[str], parents: list[str | None], heads: np.ndarray | No
     fingers = map_fingers(mapping, names, parents)
     mapping.update(fingers)
     how.update({role: "name" for role in fingers})
+    by_shape = map_fingers_by_shape(mapping, names, parents, heads)
+    mapping.update(by_shape)
+    how.update({role: "shape" for role in by_shape})
     rep = _report(None, mapping, None, names, guessed=True)
     rep.confidence = {role: CONFIDENCE[h] for role, h in how.items()}
     return rep
@@ -309,11 +328,15 @@ def resolve(preset: str | Preset | None, names: list[str], parents: list[str | N
     mapping = {r: [b for b in bones if b in have] for r, bones in p.bones.items()}
     mapping = {r: b for r, b in mapping.items() if b}
     root = p.root_motion if p.root_motion in have else None
-    fingers = {} if any(r in FINGER_ROLES for r in mapping) else map_fingers(mapping, names, parents)
-    rep = _report(p.name, {**mapping, **fingers}, root, names, guessed=False)
+    fingers, by_shape = {}, {}
+    if not any(r in FINGER_ROLES for r in mapping):
+        fingers = map_fingers(mapping, names, parents)
+        by_shape = map_fingers_by_shape({**mapping, **fingers}, names, parents, heads)
+    rep = _report(p.name, {**mapping, **fingers, **by_shape}, root, names, guessed=False)
     rep.confidence = {role: CONFIDENCE["preset"] for role in mapping}
     rep.confidence.update({role: CONFIDENCE["name"] for role in fingers})
-    rep.guessed.update(fingers)
+    rep.confidence.update({role: CONFIDENCE["shape"] for role in by_shape})
+    rep.guessed.update({**fingers, **by_shape})
     return rep
 
 

@@ -42,7 +42,11 @@ def roundtrip(motion: str, rig: str) -> dict:
     mf = Motion.load(motion)
     opts = BakeOptions(foot_lock=False)
     canon = motion_to_canonical(mf, opts)
-    res = bake_motion(obj, mf, opts, None, set_scene_fps=True)
+    preset = None
+    if rig.endswith(".vrm"):  # as `posebake bake --rig X.vrm` does (headless.run): the file's humanoid table
+        from posebake_blender.vrm import humanoid_preset
+        preset = humanoid_preset(rig.split(":", 1)[1])
+    res = bake_motion(obj, mf, opts, preset, set_scene_fps=True)
     mapping = {r: b for r, b in res.report.mapping.items() if r in FINGER_ROLES}
     # each phalanx's rest direction (head to the next joint), as the solver reads the rig: bone tails are not
     # trusted (glTF importers guess them)

@@ -13,6 +13,7 @@ from posebake_core.errors import MotionError
 from posebake_core.motion import Motion
 from posebake_core.retarget.prepare import BakeOptions, PrepareError, frame_slice, motion_to_canonical
 
+from ..rigs import Preset
 from .bake import BakeError, BakeResult, bake, check_rig, match_scene_fps
 from .camera import create_camera
 from .guard import SceneGuard
@@ -28,7 +29,7 @@ def load_motion(path: str) -> Motion:
         raise BakeError(str(exc)) from None
 
 
-def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | None = None, *,
+def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | Preset | None = None, *,
                 action_name: str | None = None, frame_start: float | None = None,
                 set_scene_fps: bool = False, camera: bool = False) -> BakeResult:
     """Read (if given a path), prepare and bake one person of a Motion onto `obj` as a new Action.

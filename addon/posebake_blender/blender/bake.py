@@ -19,7 +19,7 @@ from posebake_core.retarget.armature import RestPose, is_under
 from posebake_core.retarget.canonical import CanonicalPose
 from posebake_core.retarget.solve import Solution, solve
 
-from ..rigs import MappingReport, RigError, resolve
+from ..rigs import MappingReport, Preset, RigError, resolve
 from . import rigcheck
 
 _LINEAR = 1  # FCurve keyframe interpolation enum index of 'LINEAR'
@@ -56,7 +56,7 @@ def rest_from_armature(obj) -> RestPose:
         [np.array(b.matrix_local.to_3x3()) for b in bones])
 
 
-def check_rig(obj, preset: str | None = None) -> MappingReport:
+def check_rig(obj, preset: str | Preset | None = None) -> MappingReport:
     """Refuse a rig before any work is queued for it (not an armature, unknown preset, missing bones)."""
     return _check(obj, preset)[1]
 
@@ -89,7 +89,7 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
     return rest, rep
 
 
-def bake(obj, canon: CanonicalPose, preset: str | None = None, *, foot_lock: bool = True,
+def bake(obj, canon: CanonicalPose, preset: str | Preset | None = None, *, foot_lock: bool = True,
          action_name: str | None = None, nla: bool = False, frame_start: float | None = None,
          extend_scene: bool = True, scale_to_rig: bool = True,
          contacts: dict[str, np.ndarray] | None = None, lock_options: dict | None = None) -> BakeResult:
