@@ -32,16 +32,19 @@ CLIPS = {"hybrik_taiji": (DATA / "videos" / "hybrik_taiji.mp4", 240),
          "handshake": (DATA / "videos" / "mmhuman3d_two_people_handshake.mp4", None)}
 CHARACTER = DATA / "characters" / "quaternius_ubc_superhero_male" / "Superhero_Male_FullBody.gltf"
 ZOOM = 3
-#: What the frames showed when they were looked at (2026-12-01); re-read them after a change.
+#: What the frames showed when they were looked at (2026-12-02, hands tracked, palm detector, refined over
+#: time); re-read them after a change.
 LOOKED = [
-    "Looked at: his left hand (seen in 45 % of the frames) is followed: relaxed, half-curled fingers hanging",
-    "down in frames 0 and 35 come out as half-curled fingers pointing the same way; in frame 235 the baked left",
-    "hand is a looser fist than the blurred video hand. His right hand is worse: it is partly behind his thigh or",
-    "blurred in most frames (seen in 39 %), the landmarks there are poor, and the baked fingers in frame 35 spread",
-    "sideways where the video's hang down; in frame 235 the body's right arm is off (the body retarget's error,",
-    "not the fingers'), so the character's hand is outside the crop. At 1280x720 his hands are ~40 px: enough",
-    "for curled vs open, not for single finger detail. No joint is past its limit (the limits act on the joints",
-    "before the solve, and the solve matches them exactly: tests/test_fingers*.py) and no value is NaN.",
+    "Looked at: his left hand (seen in 48 % of the frames) is followed: in frames 0 and 40 the relaxed,",
+    "half-curled fingers hanging down come out as half-curled fingers pointing the same way, the thumb apart",
+    "from them as in the video; in frame 235 the video's loose fist comes out as a fist whose index hangs",
+    "lower than the others. His right hand is worse: in frames 0 and 40 it is behind his thigh and blurred",
+    "(seen in 44 % of the frames), the baked hand is curled there and in frame 40 its fingers point",
+    "sideways where the video's (barely visible) hang down; in frame 235 the body's right arm is off (the",
+    "body retarget's error, not the fingers'), so the character's hand is outside the crop but for the",
+    "fingertips. At 1280x720 his hands are ~40 px: enough for curled vs open, not for single finger detail.",
+    "No joint is past its limit (the limits act on the joints before the solve, and the solve matches them",
+    "exactly: tests/test_fingers*.py) and no value is NaN.",
 ]
 
 
@@ -52,20 +55,26 @@ def cost() -> tuple[list[str], Path]:
     rows, taiji = [], None
     for name, (video, end) in CLIPS.items():
         base = est.run(video, EstimateOptions(end=end, smooth="none"))
-        t_base = dict(est.timings)
-        motion = est.run(video, EstimateOptions(end=end, smooth="none", hands=True))
-        t = dict(est.timings)
-        n = int(t["frames"])
-        seen = (motion.hands_conf > 0).mean(axis=1)  # (P,2)
-        rows.append(f"| {name} | {n} | {motion.num_tracks} | {1000 * t['landmarks'] / n:.1f} | "
-                    f"{1000 * t['hands'] / n:.1f} | {1000 * t['hands'] / n / (2 * motion.num_tracks):.1f} | "
-                    f"{', '.join(f'{100 * l:.0f} / {100 * r:.0f}' for l, r in seen)} |")
-        assert base.num_frames == motion.num_frames and t_base["frames"] == n
+        n = int(est.timings["frames"])
+        runs = {}
+        for palm in (False, True):
+            motion = est.run(video, EstimateOptions(end=end, smooth="none", hands=True, palm_detector=palm))
+            t = dict(est.timings)
+            assert base.num_frames == motion.num_frames and t["frames"] == n
+            reads = {k[len("hand_reads_"):]: int(v) for k, v in t.items() if k.startswith("hand_reads_")}
+            runs[palm] = (motion, t, reads)
+        seen = lambda m: ", ".join(f"{100 * l:.0f} / {100 * r:.0f}" for l, r in (m.hands_conf > 0).mean(axis=1))  # noqa: E731
+        (m0, t0, _), (m1, t1, r1) = runs[False], runs[True]
+        hands = 2 * m1.num_tracks * n
+        rows.append(f"| {name} | {n} | {m1.num_tracks} | {1000 * t1['landmarks'] / n:.1f} | "
+                    f"{1000 * t0['hands'] / n:.1f} | {1000 * t1['hands'] / n:.1f} | {seen(m0)} | {seen(m1)} | "
+                    f"{100 * r1['tracked'] / hands:.0f} / {100 * r1['refine'] / hands:.0f} / "
+                    f"{100 * r1['palm'] / hands:.0f} ({r1['palm_found']} found) |")
         if name == "hybrik_taiji":
             taiji = WORK / "taiji_hands.npz"
             WORK.mkdir(parents=True, exist_ok=True)
             from posebake.smoothing import smooth_motion
-            smooth_motion(motion, "smoothnet").save(taiji)
+            smooth_motion(m1, "smoothnet").save(taiji)
     return rows, taiji
 
 
@@ -120,10 +129,16 @@ def main() -> None:
     frames = look(taiji)
     text = ["# Hands and fingers (issue #19): `bench/fingers.py`", "", machine_header("cpu"), "",
             "## Cost of the hand stage (CPU, 2 threads, decode excluded)", "",
-            "Same clip run twice, without and with `hands`; ms per video frame. The hand stage runs the hand "
-            "landmark model twice per hand (regions from the body, then refined from the first landmarks).", "",
-            "| clip | frames | people | body landmarks ms/frame | hand stage ms/frame | per hand ms | "
-            "hands seen (left / right, % of frames, per person) |", "|---|---|---|---|---|---|---|", *rows, "",
+            "Same clip run three times: without hands, with hands but no palm detector, with both (the "
+            "default); ms per video frame. Per hand and frame the hand stage reads the landmark model in the "
+            "region tracked from the hand's previous landmarks (confirmed there: one read), or in the region "
+            "the body's hand points give and again in the region those landmarks imply; where no hand of "
+            "the right side was found, the palm detector searches around the body's region and one more "
+            "read follows (hand_track.py).", "",
+            "| clip | frames | people | body landmarks ms/frame | hand stage ms/frame, no palm | "
+            "hand stage ms/frame | hands seen, no palm (left / right, % of frames, per person) | "
+            "hands seen | reads per hand-frame: tracked / second read / palm search (%) |",
+            "|---|---|---|---|---|---|---|---|---|", *rows, "",
             "## Fingers baked onto the superhero (tai chi, first 240 frames)", "",
             "Crops enlarged 3x from renders at the video's height through the baked video camera: each pair is "
             "the video and the baked character over it.", "", *frames, "", *LOOKED, "",
