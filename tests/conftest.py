@@ -50,6 +50,28 @@ def read_frame(path: Path, index: int) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+# -- CUDA tests (marker `cuda`) run where there is a GPU, or on the CPU under `bench/gpu.sh --dry-run` -----------
+def gpu_test_device() -> str | None:
+    """The device the `cuda` tests compare against the CPU: CUDA when torch sees it, the CPU itself in a
+    dry run (POSEBAKE_GPU_DRY_RUN=1: the code paths run, the numbers mean nothing), else None."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu" if os.environ.get("POSEBAKE_GPU_DRY_RUN") == "1" else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a GPU (and outside a dry run) the `cuda` tests are deselected, not skipped: a machine without
+    a GPU is the normal case, and `bench/gpu.sh` is where they run."""
+    if gpu_test_device() is not None:
+        return
+    keep = [i for i in items if i.get_closest_marker("cuda") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i.get_closest_marker("cuda") is not None])
+        items[:] = keep
+
+
 # -- under CI a skip is a failure ---------------------------------------------------------------------------
 # A missing dependency (bpy, the shared data, the models) must not let CI pass with the tests that need it
 # quietly skipped: with CI set (CI=true on the CI machine), any skipped test fails the run.

@@ -53,8 +53,14 @@ def _reference(model: SmoothNetRefiner, seg: np.ndarray, step: int) -> np.ndarra
     return (total / count[:, None, None])[:n]
 
 
-@pytest.mark.parametrize("n,step", [(40, 1), (40, 3), (8, 1), (9, 5)])
-def test_windowing_matches_reference(tiny: SmoothNetRefiner, n: int, step: int) -> None:
+@pytest.mark.parametrize("n,step,batch", [(40, 1, 256), (40, 3, 256), (8, 1, 256), (9, 5, 256), (40, 1, 4),
+                                          (41, 3, 2)])
+def test_windowing_matches_reference(tiny: SmoothNetRefiner, n: int, step: int, batch: int,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also with the windows split into small batches (long tracks go through `WINDOW_BATCH` at a time)."""
+    from posebake.smoothing import windows
+
+    monkeypatch.setattr(windows, "WINDOW_BATCH", batch)
     seg = _track(n)
     got = refine_track(tiny, seg, HIPS, step=step)
     ref = _reference(tiny, seg, step)

@@ -48,10 +48,20 @@ def window_starts(n: int, window: int, step: int) -> np.ndarray:
     return starts
 
 
+#: Windows refined per call. Each window's activations are C x hidden floats per layer (~2 MB for the
+#: 33-joint model, all layers), so all windows of a long track at once grew memory by ~1.3 MB per frame
+#: (1,800 frames: 3.2 GB peak, issue #21); a fixed batch keeps it flat. Speed hardly depends on it: on 2 CPU
+#: threads, a 1,800-frame track, 32-256 windows per call took 2.1-2.9 ms/frame across two runs, all 4096 at
+#: once 3.3-3.6 (bench/results/memory.md).
+WINDOW_BATCH = 64
+
+
 @torch.no_grad()
 def refine_segment(model: SmoothNetRefiner, rel: torch.Tensor, root: torch.Tensor, step: int = 1,
-                   batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """Refine one gap-free segment: rel (n, C), root (n, 3) on the model's device -> same shapes."""
+                   batch: int = WINDOW_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
+    """Refine one gap-free segment: rel (n, C), root (n, 3) on the model's device -> same shapes. Windows
+    go through the model `batch` at a time and are summed into the output as they come, so memory is
+    O(n + batch), not O(n * windows)."""
     n, T = rel.shape[0], model.window
     if n == 1:
         return rel.clone(), root.clone()
@@ -68,16 +78,16 @@ def refine_segment(model: SmoothNetRefiner, rel: torch.Tensor, root: torch.Tenso
         wins = torch.cat([x.unfold(0, T, step), x[starts[-1]:].T[None]], dim=0)
     out = torch.zeros_like(x)
     count = torch.zeros(n, 1, dtype=x.dtype, device=x.device)
-    frames = (starts[:, None] + torch.arange(T, device=x.device)).reshape(-1)  # (W*T,)
-    weight = torch.as_tensor(taper(T), dtype=x.dtype, device=x.device).repeat(len(starts))[:, None]
-    ys = []
+    offsets = torch.arange(T, device=x.device)
+    taper_w = torch.as_tensor(taper(T), dtype=x.dtype, device=x.device)
     for b in range(0, wins.shape[0], batch):
         w = wins[b:b + batch]
         r, o = model.refine(w[:, :C], w[:, C:])
-        ys.append(torch.cat([r, o], dim=1))
-    y = torch.cat(ys).permute(0, 2, 1).reshape(-1, x.shape[1])  # (W*T, C+3)
-    out.index_add_(0, frames, y * weight)
-    count.index_add_(0, frames, weight)
+        y = torch.cat([r, o], dim=1).permute(0, 2, 1).reshape(-1, x.shape[1])  # (w*T, C+3)
+        frames = (starts[b:b + batch, None] + offsets).reshape(-1)
+        weight = taper_w.repeat(len(w))[:, None]
+        out.index_add_(0, frames, y * weight)
+        count.index_add_(0, frames, weight)
     out /= count
     return out[:, :C], out[:, C:]
 
@@ -100,6 +110,6 @@ def refine_track(model: SmoothNetRefiner, joints: np.ndarray, hips: tuple[int, i
         seg = torch.as_tensor(joints[a:b], device=device)
         root = 0.5 * (seg[:, hips[0]] + seg[:, hips[1]])
         rel = (seg - root[:, None]).reshape(b - a, J * 3)
-        r, o = refine_segment(model, rel, root, step=step)
+        r, o = refine_segment(model, rel, root, step=step, batch=WINDOW_BATCH)
         out[a:b] = (r.reshape(b - a, J, 3) + o[:, None]).cpu().numpy()
     return out
