@@ -297,3 +297,37 @@ def test_two_bone_ik_keeps_a_nearly_straight_legs_bend_plane():
 
 def normalize_vec(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_contacts_read_the_image_where_the_depth_wanders():
+    """A planted foot whose estimated depth swings by metres per second (the rendered running clip's stance
+    feet) is still in the image: with the image evidence it is a contact, with the 3D speed alone it is not.
+    `image_speed` measures that stillness after removing the camera's turning (a pan following the person)."""
+    from posebake_core.retarget.contacts import SOLE_LANDMARKS, image_speed
+    from scipy.spatial.transform import Rotation
+
+    T, fps = 30, 30.0
+    heel = np.zeros((T, 3))
+    heel[:, 1] = 0.3 * np.sin(np.arange(T))  # 0.3 m depth noise, ~9 m/s: no 3D stillness at all
+    toe = heel + [0.0, -0.2, 0.0]
+    assert not detect_foot_contacts(heel, toe, fps, 0.85).any()
+    still = (np.zeros(T), np.zeros(T))
+    assert detect_foot_contacts(heel, toe, fps, 0.85, image_speeds=still).all()
+    moving = (np.full(T, 2.0), np.full(T, 2.0))  # 2 m/s across the image: a swinging foot
+    assert not detect_foot_contacts(heel, toe, fps, 0.85, image_speeds=moving).any()
+
+    # a camera panning 2 degrees a frame after a foot that stays where it is in the world
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    pan = Rotation.from_euler("y", np.radians(2.0) * np.arange(T)[:, None]).as_matrix()  # camera t -> first camera
+    world = np.array([0.5, 1.0, 5.0])  # the heel in the first camera's axes, 5 m away
+    cam = np.einsum("tji,j->ti", pan, world)  # the same point in each frame's camera
+    j = np.zeros((1, T, 33, 3)) + [0.0, 0.0, 5.0]
+    j[0, :, SOLE_LANDMARKS["l"][0]] = cam
+    uv = j[..., :2] / j[..., 2:] * 1000.0 + [640, 360]
+    m = Motion(joints_cam=j, joints_2d=uv, visibility=np.ones((1, T, 33)), fps=fps, K=K, image_size=(1280, 720))
+    heel_px = np.linalg.norm(np.diff(uv[0, :, SOLE_LANDMARKS["l"][0]], axis=0), axis=1)
+    assert heel_px.min() > 30  # it crosses the image...
+    m.camera_rotation = None
+    assert image_speed(m, 0, SOLE_LANDMARKS["l"][0])[1:].min() > 3.0  # ...fast, with the pan left in
+    m.camera_rotation = pan
+    assert image_speed(m, 0, SOLE_LANDMARKS["l"][0]).max() < 1e-3  # still (float32 pixels), once the pan is removed

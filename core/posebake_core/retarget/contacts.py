@@ -1,7 +1,8 @@
 """Foot contacts and foot locking with an analytic two-bone IK (thigh/shin), pure numpy.
 
 Video-derived motion (and retargeting onto other proportions) makes planted feet slide. We detect
-contact on the source (the heel or the toe low and slow, `detect_foot_contacts`), and during each contact
+contact on the source (the heel or the toe low and slow, in the world or across the image,
+`detect_foot_contacts`), and during each contact
 hold the whole foot: its lowest point (heel, ball or toe tip) stays planted (on the ground, when near it)
 while the foot rolls over it, a flat stance is held level, and thigh and shin bend analytically to put the
 ankle where that requires, the knee staying in its own bend plane. The pin is blended in before and out
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..motion import Motion
 from ..rot import frame, matrix_to_quat, normalize, quat_to_matrix, swing
+from ..skeleton import JOINT_INDEX
 from ..timeseries import segments
 from .armature import RestPose, fk_heads, is_under, rest_joints
 from .canonical import CanonicalPose, leg_length
@@ -34,28 +36,57 @@ CONTACT_HEIGHT, CONTACT_SPEED, CONTACT_LOW_PCT, CONTACT_MIN_FRAMES = 0.12, 0.9, 
 def detect_foot_contacts(heel: np.ndarray, toe: np.ndarray, fps: float, leg: float,
                          up: np.ndarray | None = None, height: float = CONTACT_HEIGHT,
                          speed: float = CONTACT_SPEED, low_pct: float = CONTACT_LOW_PCT,
-                         min_frames: int = CONTACT_MIN_FRAMES) -> np.ndarray:
+                         min_frames: int = CONTACT_MIN_FRAMES,
+                         image_speeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(T,) bool: the foot is planted where its heel or its toe (T,3) is within `height` leg lengths of
-    that point's own low level and moves slower than `speed` leg lengths per second (3D: an estimated foot
-    that sinks or lifts is not still); runs shorter than `min_frames` dropped. `up`: the world's up axis in
-    the points' space (default +Z)."""
+    that point's own low level and moves slower than `speed` leg lengths per second; runs shorter than
+    `min_frames` dropped. `up`: the world's up axis in the points' space (default +Z). The speed is the 3D
+    one or, where given (`image_speeds`: heel, toe, metres per second, `image_speed`), the speed across the
+    image if that is lower: a planted foot stays still in the image once the camera's turning is removed,
+    while its estimated depth can wander by metres per second (the rendered running clip's stance feet)."""
     up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
     c = np.zeros(len(heel), dtype=bool)
-    for p in (np.asarray(heel, float), np.asarray(toe, float)):
+    seen = (None, None) if image_speeds is None else image_speeds
+    for p, v_image in zip((np.asarray(heel, float), np.asarray(toe, float)), seen):
         z = p @ up
         low = z - np.nanpercentile(z, low_pct) < height * leg
         v = np.zeros(len(p))
         if len(p) > 1:
             v[1:] = np.linalg.norm(np.diff(p, axis=0), axis=1) * fps
             v[0] = v[1]
+        if v_image is not None:
+            v = np.fmin(v, np.asarray(v_image, float))  # NaN (no 2D there) leaves the 3D speed
         c |= low & (v < speed * leg)
     return _drop_short(c, min_frames)
 
 
+#: BlazePose landmarks of the sole points the contacts read, per side: heel and foot index (the toe tip)
+SOLE_LANDMARKS = {"l": (JOINT_INDEX["left_heel"], JOINT_INDEX["left_foot_index"]),
+                  "r": (JOINT_INDEX["right_heel"], JOINT_INDEX["right_foot_index"])}
+
+
+def image_speed(motion: Motion, track: int, joint: int) -> np.ndarray:
+    """(T,) how fast a landmark crosses the image, in metres per second at its distance: the angle between
+    its viewing rays on consecutive frames, in the first frame's camera axes (the camera's pan and tilt
+    removed), times its distance from the camera and the frame rate. The estimate's depth, its noisiest
+    part, enters only through that distance. NaN where the landmark is missing."""
+    uv = motion.joints_2d[track, :, joint].astype(np.float64)
+    rays = np.concatenate([uv, np.ones((len(uv), 1))], axis=1) @ np.linalg.inv(motion.K).T
+    if motion.camera_rotation is not None:
+        rays = np.einsum("tij,tj->ti", motion.camera_rotation, rays)
+    d = rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    out = np.full(len(d), np.nan)
+    if len(d) > 1:
+        out[1:] = np.arctan2(np.linalg.norm(np.cross(d[1:], d[:-1]), axis=1), np.sum(d[1:] * d[:-1], axis=1))
+        out[0] = out[1]
+    return out * motion.fps * np.linalg.norm(motion.joints_cam[track, :, joint].astype(np.float64), axis=-1)
+
+
 def contacts_for_motion(motion: Motion) -> np.ndarray:
     """(P,T,2) bool: each track's feet (left, right) planted per frame, detected on the canonical world
-    pose the bake takes (`prepare.motion_to_canonical`), so the estimate can write them into the Motion and
-    every consumer agrees. A track too short to place on a floor has none."""
+    pose the bake takes (`prepare.motion_to_canonical`) with the image evidence beside it, so the estimate
+    can write them into the Motion and every consumer agrees. A track too short to place on a floor has
+    none."""
     from ..errors import PoseBakeError
     from .prepare import BakeOptions, motion_to_canonical
 
@@ -70,8 +101,10 @@ def contacts_for_motion(motion: Motion) -> np.ndarray:
         if not np.isfinite(leg) or leg <= 0:
             continue
         for k, s in enumerate(("l", "r")):
-            c = detect_foot_contacts(canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"], canon.fps, leg)
-            out[p, :, k] = c & present[p]
+            heel, toe = canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"]
+            seen = tuple(image_speed(motion, p, j)[:len(heel)] for j in SOLE_LANDMARKS[s])
+            c = detect_foot_contacts(heel, toe, canon.fps, leg, image_speeds=seen)
+            out[p, :len(c), k] = c & present[p, :len(c)]
     return out
 
 
