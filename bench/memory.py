@@ -117,7 +117,8 @@ def main() -> None:
             "|---|---|---|---|---|---|---|", *rows, "",
             "## SmoothNet windows per call (1,800-frame track, 2 threads, best of 3)", "",
             "All windows of a track at once made memory grow with the track (issue #21); a fixed batch keeps it "
-            "flat, and costs no speed (all windows at once was the slowest; the rest differ by run-to-run noise).", "", "| windows per call | ms per frame |", "|---|---|",
+            "flat, and costs no speed (all windows at once was the slowest; the rest differ by run-to-run noise).",
+            "", "| windows per call | ms per frame |", "|---|---|",
             *batch_rows]
     OUT.write_text("\n".join(text) + "\n")
     print("\n".join(text))

@@ -48,8 +48,9 @@ def test_second_frame_is_read_in_the_tracked_region_only(scene: dict) -> None:
     assert c2["tracked"] == 2 and c2["body"] == 0 and c2["refine"] == 0, c2
     assert second.presence.min() > 0.9
     palm_len = np.linalg.norm(first.image[:, 9] - first.image[:, 0], axis=-1)
-    assert (np.linalg.norm(second.image[:, 0] - first.image[:, 0], axis=-1) < 0.25 * palm_len).all()  # the same hand (the model moves
-    # its wrist by 10-20 % of a palm between crops that differ this little: the noise smoothing/hands.py filters)
+    # the same hand (the model moves its wrist by 10-20 % of a palm between crops that differ this little:
+    # the noise smoothing/hands.py filters)
+    assert (np.linalg.norm(second.image[:, 0] - first.image[:, 0], axis=-1) < 0.25 * palm_len).all()
 
 
 def test_a_tracked_region_that_left_the_wrist_is_dropped(scene: dict) -> None:
