@@ -5,8 +5,8 @@ side across the palm; the thumb points off at an angle of its own and sits at on
 the index. So: follow each chain from the hand (at a branch, the child with the larger subtree), drop a
 metacarpal (a first bone that starts near the wrist, as UE5's and many game rigs' have), keep three
 phalanges (the thumb keeps its metacarpal: our thumb roles start there); the thumb is the chain whose
-direction strays most from the others', and the rest are index, middle, ring, pinky in order of distance from the thumb. A four-finger cartoon hand (thumb and three) is
-read as index, middle, pinky. Pure numpy, rest positions only (bone heads: tails are guessed by importers).
+direction strays most from the others', and the rest are index, middle, ring, pinky in order of distance
+from the thumb. A four-finger cartoon hand (thumb and three) is read as index, middle, pinky. Pure numpy, rest positions only (bone heads: tails are guessed by importers).
 """
 from __future__ import annotations
 
