@@ -23,6 +23,7 @@ from posebake_core.atomic import atomic_path
 from posebake_core.errors import PoseBakeError
 from posebake_core.motion import Motion
 from posebake_core.retarget.bvh_rig import BONES, BvhSolve, solve_track
+from posebake_core.retarget.contacts import contacts_for_motion
 from posebake_core.retarget.prepare import BakeOptions, motion_to_canonical
 
 EULER_ORDER = "ZXY"  # channel order written to the file; R_local = Rz @ Rx @ Ry (intrinsic)
@@ -34,10 +35,10 @@ def solve_motion(motion: Motion, track: int = 0, foot_lock: bool = False) -> Bvh
     if not 0 <= track < motion.num_tracks:
         raise PoseBakeError(f"--track {track} is out of range: the motion has {motion.num_tracks} track(s)")
     canon = motion_to_canonical(motion, BakeOptions(track=track, foot_lock=foot_lock))
-    contacts = None
-    if motion.contacts is not None:  # the feet the estimate found planted, as the Blender bake locks them
-        contacts = {"L": motion.contacts[track, :, 0], "R": motion.contacts[track, :, 1]}
-    return solve_track(canon, foot_lock=foot_lock, contacts=contacts)
+    # the feet the estimate found planted, as the Blender bake locks them (detected the same way for a Motion
+    # written before contacts were)
+    c = motion.contacts[track] if motion.contacts is not None else contacts_for_motion(motion, track=track)[track]
+    return solve_track(canon, foot_lock=foot_lock, contacts={"L": c[:, 0], "R": c[:, 1]})
 
 
 def local_eulers(bvh: BvhSolve) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ import bpy
 import numpy as np
 from posebake_core.errors import MotionError
 from posebake_core.motion import Motion
+from posebake_core.retarget.contacts import CONTACT_HEIGHT, contacts_for_motion
 from posebake_core.retarget.prepare import BakeOptions, PrepareError, frame_slice, motion_to_canonical
 
 from ..rigs import Preset
@@ -45,17 +46,17 @@ def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | Pres
         canon = motion_to_canonical(mf, opts)
     except PrepareError as exc:
         raise BakeError(str(exc)) from None
-    contacts, lock_options = None, None
-    if opts.contact_height is not None:  # the user's own threshold: detect again
-        lock_options = {"height": float(opts.contact_height)}
-    elif mf.contacts is not None:  # the feet the estimate found planted: the bake locks those
-        c = mf.contacts[opts.track, frame_slice(mf, opts)]
-        contacts = {"L": c[:, 0], "R": c[:, 1]}
+    if opts.contact_height is None and mf.contacts is not None:  # the feet the estimate found planted
+        c = mf.contacts[opts.track]
+    else:  # the user's own threshold, or a Motion written before contacts were: detected as the estimate does
+        c = contacts_for_motion(mf, opts.contact_height or CONTACT_HEIGHT, track=opts.track)[opts.track]
+    c = c[frame_slice(mf, opts)]
+    contacts = {"L": c[:, 0], "R": c[:, 1]}
     with SceneGuard(obj):  # a failure from here on leaves the scene as it was
         if set_scene_fps:
             match_scene_fps(bpy.context.scene, mf.fps)
         res = bake(obj, canon, preset, foot_lock=opts.foot_lock, action_name=action_name, frame_start=frame_start,
-                   scale_to_rig=opts.scale_to_rig, contacts=contacts, lock_options=lock_options)
+                   scale_to_rig=opts.scale_to_rig, contacts=contacts)
         if camera:
             res.camera_info = create_camera(obj, mf, opts, res)
     return res

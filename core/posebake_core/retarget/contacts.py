@@ -82,17 +82,18 @@ def image_speed(motion: Motion, track: int, joint: int) -> np.ndarray:
     return out * motion.fps * np.linalg.norm(motion.joints_cam[track, :, joint].astype(np.float64), axis=-1)
 
 
-def contacts_for_motion(motion: Motion) -> np.ndarray:
+def contacts_for_motion(motion: Motion, height: float = CONTACT_HEIGHT, track: int | None = None) -> np.ndarray:
     """(P,T,2) bool: each track's feet (left, right) planted per frame, detected on the canonical world
     pose the bake takes (`prepare.motion_to_canonical`) with the image evidence beside it, so the estimate
-    can write them into the Motion and every consumer agrees. A track too short to place on a floor has
-    none."""
+    can write them into the Motion and every consumer agrees; a bake with the user's own `height` threshold
+    (leg lengths) detects them here too. `track`: that track only (the others stay False). A track too
+    short to place on a floor has none."""
     from ..errors import PoseBakeError
     from .prepare import BakeOptions, motion_to_canonical
 
     out = np.zeros((motion.num_tracks, motion.num_frames, 2), dtype=bool)
     present = motion.present()
-    for p in range(motion.num_tracks):
+    for p in range(motion.num_tracks) if track is None else (track,):
         try:
             canon = motion_to_canonical(motion, BakeOptions(track=p))
         except PoseBakeError:
@@ -103,7 +104,7 @@ def contacts_for_motion(motion: Motion) -> np.ndarray:
         for k, s in enumerate(("l", "r")):
             heel, toe = canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"]
             seen = tuple(image_speed(motion, p, j)[:len(heel)] for j in SOLE_LANDMARKS[s])
-            c = detect_foot_contacts(heel, toe, canon.fps, leg, image_speeds=seen)
+            c = detect_foot_contacts(heel, toe, canon.fps, leg, height=height, image_speeds=seen)
             out[p, :len(c), k] = c & present[p, :len(c)]
     return out
 
