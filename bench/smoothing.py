@@ -140,6 +140,7 @@ def speed_section() -> str:
     import torch
     rows = []
     for label, method, w, step in [("SmoothNet T=32, step 1", "smoothnet", 32, 1),
+                                   ("SmoothNet T=32, step 3 (default)", "smoothnet", 32, 3),
                                    ("SmoothNet T=32, step 4", "smoothnet", 32, 4),
                                    ("SmoothNet T=32, step 8", "smoothnet", 32, 8),
                                    ("one-euro", "oneeuro", 32, 1), ("Savitzky-Golay", "savgol", 32, 1),
@@ -159,6 +160,30 @@ def speed_section() -> str:
             "runs one window of 102 rows through the two ~1.6 M-parameter MLPs (about 0.35 GFLOP), which on an "
             "H100-class GPU is on the order of microseconds when a whole track is batched, but that is an "
             "estimate, not a measurement.\n")
+
+
+def step_section(clips) -> str:
+    """SmoothNet T=32 with its windows every 1, 2, 3, 4, 8 frames: the GT clips' accuracy and the time per
+    frame (one 3000-frame track, best of 3), to choose `smoothing.DEFAULT_STEP`."""
+    from posebake.smoothing import DEFAULT_STEP, smooth_joints
+
+    rng = np.random.default_rng(0)
+    seq = (np.cumsum(rng.normal(0, 0.01, (3000, 33, 3)), axis=0) + [0, 0, 3]).astype(np.float32)
+    rows = []
+    for step in (1, 2, 3, 4, 8):
+        per = [evaluate(smooth_motion(m, "smoothnet", step=step), gt) for _, m, gt in clips]
+        mean = {c: float(np.mean([r[c] for r in per])) for c, _ in COLS}
+        smooth_joints(seq[:200], "smoothnet", step=step)
+        best = np.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            smooth_joints(seq, "smoothnet", step=step)
+            best = min(best, time.perf_counter() - t0)
+        rows.append(f"| {step}{' (default)' if step == DEFAULT_STEP else ''} | "
+                    + " | ".join(fmt(mean[c], f) for c, f in COLS) + f" | {best / len(seq) * 1e6:.0f} µs |")
+    return ("## 3b. Window step (SmoothNet T=32, GT clips' mean; speed as in section 3)\n\n"
+            "| step | MPJPE mm | PA-MPJPE mm | accel err mm/f² | root err mm | bone CV | time per frame |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
 
 
 def training_section() -> str:
@@ -221,7 +246,7 @@ def main() -> int:
     clips = raw_for_gt_clips()
     gt_text, _ = gt_section(clips)
     print(gt_text, flush=True)
-    parts = [gt_text, runner_section(), speed_section(), training_section(), tuning_section()]
+    parts = [gt_text, runner_section(), speed_section(), step_section(clips), training_section(), tuning_section()]
     text = ("# Temporal smoothing: SmoothNet vs classical filters\n\n" + header +
             f"\n- Reproduce: `python bench/smoothing.py` ({time.time() - t0:.0f} s incl. the filter tuning)\n"
             f"- Clips: {', '.join(n for n, _, _ in clips)} (raw estimates with the GT focal, `max_people=1`)\n\n"

@@ -23,6 +23,11 @@ from posebake_core.skeleton import JOINT_INDEX
 
 METHODS = ("smoothnet", "oneeuro", "savgol", "gaussian", "none")
 DEFAULT_WINDOW = 32
+#: SmoothNet windows start every DEFAULT_STEP frames (each frame still averaged over ~11 overlapping windows):
+#: on the rendered ground-truth clips step 3 scores as step 1 does (MPJPE 111.9 vs 111.8 mm, PA-MPJPE 78.5,
+#: accel error 7.23 mm/f² both) at 0.85 instead of 2.4 ms per frame on 2 CPU threads; step 4 costs 0.3 mm
+#: MPJPE (bench/results/smoothing.md, "Window step").
+DEFAULT_STEP = 3
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data"
 HIPS = (JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"])
 
@@ -53,7 +58,7 @@ def load_refiner(window: int = DEFAULT_WINDOW, device: str = "cpu"):
 
 
 def smooth_joints(joints: np.ndarray, method: str, fps: float = 30.0, device: str = "cpu",
-                  window: int = DEFAULT_WINDOW, step: int = 1) -> np.ndarray:
+                  window: int = DEFAULT_WINDOW, step: int = DEFAULT_STEP) -> np.ndarray:
     """Smooth one track's (T, J, 3) BlazePose-ordered joints (NaN where absent) with `method`.
 
     The filters assume their tuning frame rate of 30 fps in frames; the one-euro filter works in
@@ -77,7 +82,7 @@ def smooth_joints(joints: np.ndarray, method: str, fps: float = 30.0, device: st
 
 
 def smooth_motion(motion: Motion, method: str, device: str = "cpu", window: int = DEFAULT_WINDOW,
-                  step: int = 1) -> Motion:
+                  step: int = DEFAULT_STEP) -> Motion:
     """A copy of `motion` with every track's `joints_cam` smoothed (and its hands refined on the smoothed
     wrists) and `smoothing` set to the method."""
     if method not in METHODS:
