@@ -54,14 +54,14 @@ def main() -> int:
         wall = time.perf_counter() - t0
         t = dict(est.timings)
         n = int(t["frames"])
-        other = wall - sum(t.get(k, 0.0) for k in ("decode", "detect", "landmarks", "camera", "solve", "smooth"))
+        other = wall - sum(t.get(k, 0.0) for k in ("decode", "focal", "detect", "landmarks", "camera", "solve", "smooth"))
         fps = n / (wall - t["decode"])
         redo = t.get("redo_fraction_num", 0) / max(t.get("redo_fraction_den", 1), 1)
-        ms = {k: t.get(k, 0.0) / n * 1000 for k in ("decode", "detect", "landmarks", "camera", "solve", "smooth")}
+        ms = {k: t.get(k, 0.0) / n * 1000 for k in ("decode", "focal", "detect", "landmarks", "camera", "solve", "smooth")}
         mp = run_clip(mp_python, clip, WORK / f"{clip.stem}.npz") if mp_python else {"error": "skipped"}
         mp_fps = f"{mp['process_fps']:.1f}" if "process_fps" in mp else mp.get("error", "-")
         mp_jit = f"{mp['jitter_mm_per_frame2']:.1f}" if "jitter_mm_per_frame2" in mp else "-"
-        row = (f"| {clip.name} | {n} | {ms['decode']:.1f} | {ms['detect']:.1f} | {ms['landmarks']:.1f} | "
+        row = (f"| {clip.name} | {n} | {ms['decode']:.1f} | {ms['focal']:.1f} | {ms['detect']:.1f} | {ms['landmarks']:.1f} | "
                f"{ms['camera']:.1f} | {ms['solve']:.2f} | {ms['smooth']:.2f} | {other / n * 1000:.1f} | {redo * 100:.0f}% | **{fps:.1f}** | {mp_fps} | "
                f"{motion.present()[0].mean() * 100:.0f}% | {jitter_mm(motion.joints_cam[0]):.1f} | {mp_jit} |")
         rows.append(row)
@@ -69,11 +69,11 @@ def main() -> int:
     text = ("# End-to-end estimate speed: PoseBake vs MediaPipe CPU Pose\n\n" + header +
             f"\n- PoseBake: `--max-people {args.max_people}`, batch {8 if est.device.type == 'cpu' else 32}, "
             "models warm; MediaPipe 0.10.14 full model in its own venv, same clip, same run\n\n"
-            "| clip | frames | decode ms/f | detect ms/f | landmarks ms/f | camera ms/f | solve ms/f | smooth ms/f | "
+            "| clip | frames | decode ms/f | focal ms/f | detect ms/f | landmarks ms/f | camera ms/f | solve ms/f | smooth ms/f | "
             "other ms/f | ROI re-run | "
             "PoseBake fps (decode excl.) | MediaPipe fps (decode excl.) | tracked | PoseBake jitter mm/f² (SmoothNet) | "
             "MediaPipe jitter mm/f² (its smoothing) |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
     write_table(args.out, text)
     return 0
 
