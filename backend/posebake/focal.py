@@ -20,6 +20,8 @@ keeps the default field of view.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,11 +164,13 @@ def focal_from_pair(a: VanishingPoint, b: VanishingPoint, scale: float) -> tuple
     return f, math.sqrt(var) if math.isfinite(var) and var >= 0 else math.inf
 
 
-def frame_focal(gray: np.ndarray, rng: np.random.Generator | None = None) -> float | None:
-    """The focal (px) one frame's strongest well-conditioned pair of vanishing points gives, or None."""
+def frame_focal(gray: np.ndarray, rng: np.random.Generator | None = None,
+                segments: np.ndarray | None = None) -> float | None:
+    """The focal (px) one frame's strongest well-conditioned pair of vanishing points gives, or None.
+    `segments`: the frame's `line_segments`, when already found."""
     h, w = gray.shape[:2]
     scale = float(max(w, h))
-    segs = line_segments(gray)
+    segs = line_segments(gray) if segments is None else segments
     vps = vanishing_points(segs, np.array([w / 2.0, h / 2.0]), scale, rng=rng)
     lo, hi = (0.5 * scale / math.tan(math.radians(fov) / 2.0) for fov in FOV_RANGE_DEG[::-1])
     pairs = sorted(((i, j) for i in range(len(vps)) for j in range(i + 1, len(vps))),
@@ -184,11 +188,16 @@ def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
     A frame without a well-conditioned pair (the person hides the lines, motion blur) says nothing about the
     focal, so it is not counted against the others; a frame that gives a different focal is. At least
     MIN_FRAMES frames must give one, and more than half of those must agree within FRAME_AGREEMENT."""
+    grays = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame for frame in frames]
+    # Line detection is most of the cost (~0.15-0.2 s a 1080p frame, bench/RESULTS.md) and OpenCV lets go of
+    # the GIL while it runs: one frame per core. The vanishing points then run in frame order, so the random
+    # draws, and the result, are those of a sequential run.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(grays), os.cpu_count() or 1))) as pool:
+        found_segments = list(pool.map(line_segments, grays))
     per_frame: list[float | None] = []
     rng = np.random.default_rng(0)
-    for frame in frames:
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
-        per_frame.append(frame_focal(gray, rng))
+    for gray, segs in zip(grays, found_segments):
+        per_frame.append(frame_focal(gray, rng, segs))
     found = np.array([f for f in per_frame if f is not None])
     if len(found) < MIN_FRAMES:
         return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(frames) - len(found)} "
