@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,7 @@ from .decode import VideoDecoder
 from .detector import PoseDetector
 from .device import configure_cpu_threads, pick_device
 from posebake_core.errors import PoseBakeError
-from .focal import FocalSampler, sample_frames
+from .focal import FocalEstimate, FocalSampler, sample_frames
 from .hand_track import HandState, track_hands
 from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, load_hand_landmarker
 from .landmarker import LandmarkResult, PoseLandmarker
@@ -246,35 +247,47 @@ class Estimator:
                   if opts.camera_motion else None)
         next_id, since_detect, lost, done = 0, opts.detect_every, False, 0
         t_wait = time.perf_counter()
-        for first, frames in decoder.batches(batch, opts.start, end):
-            self.timings["decode"] += time.perf_counter() - t_wait
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("cancelled")
-            if sampler is not None and sampler.offer(first, frames):
-                K, K_source = self._focal(sampler, K, K_source, info, camera)
-                sampler = None
-            images = FrameBatch(frames, self.device)
-            if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
-                next_id = self._start_tracks(tracks, images.head(1), first - opts.start, opts, next_id)
-                since_detect = 0
-            lost = self._track_batch(tracks, images, first - opts.start, opts)
-            suppress_duplicates(tracks)
-            if camera is not None:
-                t0 = time.perf_counter()
-                boxes = _boxes_by_frame(tracks, first - opts.start, len(frames))
-                for k, frame in enumerate(frames):
-                    camera.update(frame, boxes[k])
-                self.timings["camera"] += time.perf_counter() - t0
-            since_detect += len(frames)
-            done += len(frames)
-            if progress is not None:
-                progress("landmarks", done, max(total, done))
-            t_wait = time.perf_counter()
+        # The focal's line search runs beside the landmarks once its frames are in: only the root solve and
+        # the camera's rotations need K, and the camera tracker holds its point tracks until then.
+        focal_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posebake-focal") if sampler else None
+        focal_job: Future[FocalEstimate] | None = None
+        try:
+            for first, frames in decoder.batches(batch, opts.start, end):
+                self.timings["decode"] += time.perf_counter() - t_wait
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled")
+                if sampler is not None and sampler.offer(first, frames):
+                    focal_job, sampler = focal_pool.submit(sampler.estimate), None
+                if focal_job is not None and focal_job.done():
+                    K, K_source = self._focal(focal_job.result, K, K_source, info, camera)
+                    focal_job = None
+                images = FrameBatch(frames, self.device)
+                if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
+                    next_id = self._start_tracks(tracks, images.head(1), first - opts.start, opts, next_id)
+                    since_detect = 0
+                lost = self._track_batch(tracks, images, first - opts.start, opts)
+                suppress_duplicates(tracks)
+                if camera is not None:
+                    t0 = time.perf_counter()
+                    boxes = _boxes_by_frame(tracks, first - opts.start, len(frames))
+                    for k, frame in enumerate(frames):
+                        camera.update(frame, boxes[k])
+                    self.timings["camera"] += time.perf_counter() - t0
+                since_detect += len(frames)
+                done += len(frames)
+                if progress is not None:
+                    progress("landmarks", done, max(total, done))
+                t_wait = time.perf_counter()
+        finally:  # a failed or cancelled run leaves no thread behind (a running search ends within a second)
+            if focal_pool is not None:
+                focal_pool.shutdown(wait=False, cancel_futures=True)
         if total > 0 and done < total:
             self.warnings.append(f"the video ended after {done} of the {total} frames its header announces (a "
                                  f"truncated or damaged file?); the motion covers those {done} frames only")
         if sampler is not None:  # the clip ended before the last sampled frame
-            K, K_source = self._focal(sampler, K, K_source, info, camera)
+            K, K_source = self._focal(sampler.estimate, K, K_source, info, camera)
+        elif focal_job is not None:
+            K, K_source = self._focal(focal_job.result, K, K_source, info, camera)
         t0 = time.perf_counter()
         motion = self._assemble(tracks, done, info, K, K_source, opts)
         if camera is not None:
@@ -296,12 +309,13 @@ class Estimator:
         self.timings["frames"] = done
         return motion
 
-    def _focal(self, sampler: FocalSampler, K: np.ndarray, K_source: str, info,
+    def _focal(self, estimate: Callable[[], FocalEstimate], K: np.ndarray, K_source: str, info,
                camera: CameraRotationTracker | None) -> tuple[np.ndarray, str]:
-        """The scene's focal from the sampled frames when it is well conditioned, else the default K; the
-        camera tracker, which has been holding its point tracks, gets the K chosen."""
+        """The scene's focal from the sampled frames (`estimate`: a search's result, usually one that ran
+        beside the landmarks) when it is well conditioned, else the default K; the camera tracker, which has
+        been holding its point tracks, gets the K chosen. `timings["focal"]`: the time spent waiting."""
         t0 = time.perf_counter()
-        found = sampler.estimate()
+        found = estimate()
         self.timings["focal"] += time.perf_counter() - t0
         self.focal_note = found.reason
         if found.focal_px is not None:
