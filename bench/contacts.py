@@ -50,23 +50,14 @@ def estimated(name: str, fx: float, clips: Path = CLIPS) -> Path:
 
 
 def detected(motion_path: Path, image: bool = True, **thresholds: float) -> dict[str, np.ndarray]:
-    """The contacts the bake computes: on the canonical world-frame pose, as `contacts_for_motion` calls
-    them, with the image evidence (`image=False`: the 3D speeds alone, as before 2026-12-02) and the
-    detector's own thresholds unless others are given."""
+    """The contacts the bake computes (`contacts_for_motion`) for the main track, with the image evidence
+    (`image=False`: the 3D speeds alone, as before 2026-12-02) and the detector's own thresholds unless
+    others are given."""
     from posebake_core.motion import Motion
-    from posebake_core.retarget.canonical import leg_length
-    from posebake_core.retarget.contacts import SOLE_LANDMARKS, detect_foot_contacts, image_speed
+    from posebake_core.retarget.contacts import contacts_for_motion
 
-    canon = _canonical(motion_path)
-    motion = Motion.load(motion_path)
-    leg = float(np.nanmedian(leg_length(canon.joints)))
-    out = {}
-    for S in "LR":
-        s = S.lower()
-        seen = tuple(image_speed(motion, 0, j) for j in SOLE_LANDMARKS[s]) if image else None
-        out[S] = detect_foot_contacts(canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"], canon.fps, leg,
-                                      image_speeds=seen, **thresholds)
-    return out
+    c = contacts_for_motion(Motion.load(motion_path), track=0, image=image, **thresholds)[0]
+    return {"L": c[:, 0], "R": c[:, 1]}
 
 
 def runner_motion() -> Path:

@@ -21,6 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from benchutil import machine_header  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench" / "groundtruth"))
+from gtio import read_frames  # noqa: E402
+
 DATA = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data"))
 RUNNER = DATA / "videos" / "phalp_running_woman.mp4"
 WORK = REPO / "bench" / ".work" / "memory"
@@ -38,12 +41,8 @@ def looped(loops: int) -> Path:
         return out
     cap = cv2.VideoCapture(str(RUNNER))
     fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
+    cap.release()
+    frames = read_frames(RUNNER)
     WORK.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
     with mp4_writer(out, fps, (w, h)) as writer:

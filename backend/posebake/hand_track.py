@@ -15,12 +15,13 @@ All hands of a batch of frames go through each pass at once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from .crop import FrameBatch
-from .hands import BODY_HAND, PRESENCE_THRESHOLD, SIDES, HandLandmarker, HandResult, rois_from_body, rois_from_hand
+from .hands import (BODY_HAND, NUM_HAND, SIDES, HandLandmarker, HandResult, is_side, rois_from_body,
+                    rois_from_hand)
 from .palm import PalmDetector, search_regions
 
 #: A tracked region is confirmed when the region its own landmarks imply is within this fraction of its side
@@ -44,21 +45,20 @@ class HandState:
 
 
 def matches_side(res: HandResult, right: np.ndarray) -> np.ndarray:
-    """(R,) a hand is there and it is the side wanted (the model's handedness is for a mirrored image:
-    its "right" is the person's left on a normal camera, see hands.py)."""
-    return (res.presence >= PRESENCE_THRESHOLD) & ((res.right_score > 0.5) == right)
+    """(R,) each read is a hand of the side wanted (`hands.is_side`)."""
+    return is_side(res.presence, res.right_score, right)
 
 
 def _empty(n: int) -> HandResult:
-    return HandResult(np.full((n, 21, 2), np.nan), np.full((n, 21, 3), np.nan), np.zeros(n), np.full(n, np.nan),
-                      np.full((n, 5), np.nan))
+    return HandResult(np.full((n, NUM_HAND, 2), np.nan), np.full((n, NUM_HAND, 3), np.nan), np.zeros(n),
+                      np.full(n, np.nan), np.full((n, 5), np.nan))
 
 
 def _take(dst: HandResult, rows: np.ndarray, src: HandResult, sel: np.ndarray | None = None) -> None:
     """dst[rows[sel]] = src[sel] (every field)."""
     sel = np.ones(len(rows), bool) if sel is None else sel
-    for name in ("image", "world", "presence", "right_score", "rois"):
-        getattr(dst, name)[rows[sel]] = getattr(src, name)[sel]
+    for f in fields(HandResult):
+        getattr(dst, f.name)[rows[sel]] = getattr(src, f.name)[sel]
 
 
 def _score(res: HandResult, right: np.ndarray) -> np.ndarray:

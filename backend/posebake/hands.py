@@ -59,6 +59,12 @@ class HandResult:
     rois: np.ndarray  # (R,5) the regions they were read from
 
 
+def is_side(presence: np.ndarray, right_score: np.ndarray, want_right: np.ndarray | bool) -> np.ndarray:
+    """Whether a read is the hand wanted: the model says a hand is there and that it is the side the body
+    says (its handedness is for a mirrored image: its "right" is the person's left on a normal camera)."""
+    return (np.asarray(presence) >= PRESENCE_THRESHOLD) & ((np.asarray(right_score) > 0.5) == want_right)
+
+
 def rois_from_body(body: np.ndarray) -> np.ndarray:
     """(N,33+,2) body landmarks in pixels -> (N,2,5) hand regions, [left, right]."""
     out = []
@@ -186,7 +192,7 @@ def assemble_hands(tracks: list, n_frames: int, joints_cam: np.ndarray) -> tuple
         scale = float(np.median(ratio))
         for s, side in enumerate(SIDES):
             wants_right = side == "right"
-            ok = (pres[:, s] >= PRESENCE_THRESHOLD) & ((right[:, s] > 0.5) == wants_right)
+            ok = is_side(pres[:, s], right[:, s], wants_right)
             ok &= np.isfinite(img[:, s]).all(axis=(-1, -2)) & np.isfinite(body[:, BODY_HAND[side][0]]).all(-1)
             placed = body[:, BODY_HAND[side][0], None] + scale * wld[:, s]
             cam[p, frames, s] = np.where(ok[:, None, None], placed, np.nan)

@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 from posebake_core.errors import MotionError
 from posebake_core.motion import Motion
-from posebake_core.retarget.contacts import CONTACT_HEIGHT, contacts_for_motion
+from posebake_core.retarget.contacts import contacts_for_motion
 from posebake_core.retarget.prepare import BakeOptions, PrepareError, frame_slice, motion_to_canonical
 
 from ..rigs import Preset
@@ -49,7 +49,8 @@ def bake_motion(obj, motion: str | Motion, opts: BakeOptions, preset: str | Pres
     if opts.contact_height is None and mf.contacts is not None:  # the feet the estimate found planted
         c = mf.contacts[opts.track]
     else:  # the user's own threshold, or a Motion written before contacts were: detected as the estimate does
-        c = contacts_for_motion(mf, opts.contact_height or CONTACT_HEIGHT, track=opts.track)[opts.track]
+        user = {} if opts.contact_height is None else {"height": float(opts.contact_height)}
+        c = contacts_for_motion(mf, track=opts.track, **user)[opts.track]
     c = c[frame_slice(mf, opts)]
     contacts = {"L": c[:, 0], "R": c[:, 1]}
     with SceneGuard(obj):  # a failure from here on leaves the scene as it was

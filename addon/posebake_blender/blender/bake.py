@@ -92,7 +92,7 @@ def _check(obj, preset) -> tuple[RestPose, MappingReport]:
 def bake(obj, canon: CanonicalPose, preset: str | Preset | None = None, *, foot_lock: bool = True,
          action_name: str | None = None, nla: bool = False, frame_start: float | None = None,
          extend_scene: bool = True, scale_to_rig: bool = True,
-         contacts: dict[str, np.ndarray] | None = None, lock_options: dict | None = None) -> BakeResult:
+         contacts: dict[str, np.ndarray] | None = None) -> BakeResult:
     """Retarget `canon` (world space, Z up, metres) onto armature `obj` and bake a new Action.
 
     Key times follow the scene's fps: frame = frame_start + i * scene_fps / motion_fps, starting at the
@@ -107,7 +107,7 @@ def bake(obj, canon: CanonicalPose, preset: str | Preset | None = None, *, foot_
     up_arm = up_arm / np.linalg.norm(up_arm)
     floor = float(up_arm @ world_to_arm[:3, 3])  # the canonical world's ground (z = 0) in armature space
     sol = solve(src, rest, rep.mapping, rep.root_motion, foot_lock=foot_lock and scale_to_rig,
-                up=up_arm, contacts=contacts, lock_options=lock_options, floor=floor)
+                up=up_arm, contacts=contacts, floor=floor)
     if not scale_to_rig:
         from posebake_core.retarget.prepare import unscaled_root
         up = world_to_arm[:3, :3] @ np.array([0.0, 0.0, 1.0])

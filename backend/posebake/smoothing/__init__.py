@@ -25,8 +25,8 @@ METHODS = ("smoothnet", "oneeuro", "savgol", "gaussian", "none")
 DEFAULT_WINDOW = 32
 #: SmoothNet windows start every DEFAULT_STEP frames (each frame still averaged over ~11 overlapping windows):
 #: on the rendered ground-truth clips step 3 scores as step 1 does (MPJPE 111.9 vs 111.8 mm, PA-MPJPE 78.5,
-#: accel error 7.23 mm/f² both) at 0.85 instead of 2.4 ms per frame on 2 CPU threads; step 4 costs 0.3 mm
-#: MPJPE (bench/results/smoothing.md, "Window step").
+#: accel error 7.23 mm/f² both) at 1.3 instead of 3.9 ms per frame on one CPU thread; step 4 costs 0.3 mm
+#: MPJPE (bench/results/smoothing.md, section 3b).
 DEFAULT_STEP = 3
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data"
 HIPS = (JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"])

@@ -82,12 +82,14 @@ def image_speed(motion: Motion, track: int, joint: int) -> np.ndarray:
     return out * motion.fps * np.linalg.norm(motion.joints_cam[track, :, joint].astype(np.float64), axis=-1)
 
 
-def contacts_for_motion(motion: Motion, height: float = CONTACT_HEIGHT, track: int | None = None) -> np.ndarray:
+def contacts_for_motion(motion: Motion, track: int | None = None, image: bool = True,
+                        **thresholds: float) -> np.ndarray:
     """(P,T,2) bool: each track's feet (left, right) planted per frame, detected on the canonical world
     pose the bake takes (`prepare.motion_to_canonical`) with the image evidence beside it, so the estimate
-    can write them into the Motion and every consumer agrees; a bake with the user's own `height` threshold
-    (leg lengths) detects them here too. `track`: that track only (the others stay False). A track too
-    short to place on a floor has none."""
+    can write them into the Motion and every consumer agrees; a bake with the user's own threshold
+    (`height=`, leg lengths; any of `detect_foot_contacts`'s thresholds) detects them here too. `track`:
+    that track only (the others stay False); `image=False`: the 3D speed alone (benchmarks compare). A
+    track too short to place on a floor has none."""
     from ..errors import PoseBakeError
     from .prepare import BakeOptions, motion_to_canonical
 
@@ -103,8 +105,8 @@ def contacts_for_motion(motion: Motion, height: float = CONTACT_HEIGHT, track: i
             continue
         for k, s in enumerate(("l", "r")):
             heel, toe = canon.joints[f"heel_{s}"], canon.joints[f"toe_tip_{s}"]
-            seen = tuple(image_speed(motion, p, j)[:len(heel)] for j in SOLE_LANDMARKS[s])
-            c = detect_foot_contacts(heel, toe, canon.fps, leg, height=height, image_speeds=seen)
+            seen = tuple(image_speed(motion, p, j)[:len(heel)] for j in SOLE_LANDMARKS[s]) if image else None
+            c = detect_foot_contacts(heel, toe, canon.fps, leg, image_speeds=seen, **thresholds)
             out[p, :len(c), k] = c & present[p, :len(c)]
     return out
 
