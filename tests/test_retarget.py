@@ -51,6 +51,25 @@ def test_world_frame_recovers_gravity_from_a_tilted_camera():
     assert nose_fwd[1] < 0  # facing the camera = facing -Y
 
 
+def test_world_frame_of_a_jump_in_place_stays_upright():
+    """Jumps in place leave the lowest foot points in a vertical line (one spot, take-offs and landings
+    stacked): a plane through them alone stands the floor on its side (the rendered jump clips came out
+    74-77 degrees off gravity). The body's own up must decide, and the floor stay under the feet."""
+    T = 90
+    rng = np.random.default_rng(3)
+    base = standing_pose()
+    base[:, 1] += 0.93 - base[[29, 30, 31, 32], 1].max()  # soles on the floor y = 0.93 (camera axes, y down)
+    lift = np.clip(0.4 * np.sin(np.linspace(0, 6 * np.pi, T)), 0.0, None)  # three jumps, a third of it aloft
+    jump = np.stack([base + [0.0, -h, 0.0] for h in lift]) + rng.normal(0, 0.01, (T, 1, 3))
+    R = axis_angle(np.array([1.0, 0, 0]), np.array(np.radians(20))) @ axis_angle(np.array([0, 0, 1.0]),
+                                                                                 np.array(np.radians(5)))
+    w = to_world(jump @ R.T + [0, 0.2, 4.0])
+    true_up = R @ np.array([0, -1.0, 0])
+    assert np.degrees(np.arccos(w.up_cam @ true_up)) < 3.0
+    soles = w.joints[lift == 0][:, [29, 30, 31, 32], 2]
+    assert abs(np.median(soles.min(axis=1))) < 0.02  # standing frames: the soles on z = 0
+
+
 def test_blazepose_canonical_has_every_role_joint():
     cam_to_zup = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # x, y down, z forward -> x, y fwd, z up
     c = from_blazepose(standing_pose()[None] @ cam_to_zup.T, 30.0)
