@@ -32,7 +32,7 @@ def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     the first and last frames are not pulled towards zero."""
     if sigma <= 0 or len(x) < 3:
         return x
-    r = int(np.ceil(3 * sigma))
+    r = min(int(np.ceil(3 * sigma)), (len(x) - 1) // 2)  # np.convolve's "same" keeps the longer length
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     flat = x.reshape(len(x), -1).astype(np.float64)
     out = np.empty_like(flat)
