@@ -350,37 +350,3 @@ def test_contacts_read_the_image_where_the_depth_wanders():
     assert image_speed(m, 0, SOLE_LANDMARKS["l"][0])[1:].min() > 3.0  # ...fast, with the pan left in
     m.camera_rotation = pan
     assert image_speed(m, 0, SOLE_LANDMARKS["l"][0]).max() < 1e-3  # still (float32 pixels), once the pan is removed
-
-
-@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
-def test_a_floating_walk_comes_down_to_the_floor_where_the_legs_cannot_reach():
-    """The CMU walk raised 6 cm off its floor (as an estimate's floor can be): straight stance legs cannot
-    reach it, so the root comes down (`grounding`) and the planted soles stand on it; without a floor the
-    root stays on the source's hips. Bone lengths are kept either way."""
-    canon, rest, mapping = _cmu_walk(seed=1)
-    up = np.array([0.0, 0.0, 1.0])
-    ground = solve(canon, rest, mapping, foot_lock=True)
-
-    def planted_soles(sol) -> np.ndarray:
-        f = np.stack([sol.world[n] for n in rest.names], axis=1)
-        out = []
-        for S in ("L", "R"):
-            ankle = sol.heads[:, rest.index(mapping[f"foot.{S}"][0])]
-            low = ((ankle[:, None] + foot_offsets(rest, mapping, f, S.lower(), up)) @ up).min(axis=1)
-            out.append(low[sol.contacts[S]])
-        return np.concatenate(out)
-
-    floor = float(np.median(planted_soles(ground)))  # where this walk's planted soles stand
-    raised = type(canon)({k: v + [0.0, 0.0, 0.06] for k, v in canon.joints.items()}, canon.fps, canon.chains)
-    free = solve(raised, rest, mapping, foot_lock=True, contacts=ground.contacts)
-    held = solve(raised, rest, mapping, foot_lock=True, contacts=ground.contacts, floor=floor)
-    assert np.median(planted_soles(free)) - floor > 0.04  # no floor given: it floats with the source
-    assert abs(np.median(planted_soles(held)) - floor) < 0.01
-    pelvis = rest.index(mapping["pelvis"][0])
-    drop = free.heads[:, pelvis, 2] - held.heads[:, pelvis, 2]
-    assert drop.max() > 0.01 and drop.min() > -1e-9  # down where a straight stance leg falls short, never up
-    for S in ("Left", "Right"):
-        hip, knee, ankle = (rest.index(f"{S}{b}") for b in ("UpLeg", "Leg", "Foot"))
-        for a, b in ((hip, knee), (knee, ankle)):
-            length = np.linalg.norm(held.heads[:, b] - held.heads[:, a], axis=-1)
-            assert np.abs(length - np.linalg.norm(rest.heads[b] - rest.heads[a])).max() < 1e-6

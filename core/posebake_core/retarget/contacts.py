@@ -267,46 +267,38 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, goal: np.ndarray, l1: float, 
     return hip + a[:, None] * u + h[:, None] * pole
 
 
-def leg_contacts(src: CanonicalPose, mapping: dict[str, list[str]], up: np.ndarray | None = None,
-                 given: dict[str, np.ndarray] | None = None, height: float = CONTACT_HEIGHT,
-                 speed: float = CONTACT_SPEED) -> dict[str, np.ndarray]:
-    """Per side whose thigh, shin and foot are mapped ("L"/"R"): (T,) bool planted feet, the `given` ones
-    (the Motion's own) where there, else detected on `src` (heel and toe tip, `detect_foot_contacts`)."""
+def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
+              tb: int, delta: np.ndarray, blend: int = 4, height: float = CONTACT_HEIGHT,
+              speed: float = CONTACT_SPEED, anchors: dict[int, int] | None = None, up: np.ndarray | None = None,
+              given: dict[str, np.ndarray] | None = None, floor: float | None = None):
+    """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
+    the solve; `tb`/`delta` are its translated bone and offset; `given` (per side, (T,) bool) are contacts
+    found before (the Motion's own), used instead of detecting them here; `floor`: the ground's height along
+    `up` (None: each planted foot keeps its own height). The whole foot is held (`pivot_targets`): its lowest
+    point stays put on the floor while the foot rolls. Returns (full, heads, contacts)."""
     up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
     leg = float(np.nanmedian(leg_length(src.joints)))
-    out: dict[str, np.ndarray] = {}
+    contacts: dict[str, np.ndarray] = {}
+    idx = rest.index
+    legs: dict[str, tuple[int, int, int, float, float]] = {}
     for S in ("L", "R"):
         if not all(mapping.get(f"{k}.{S}") for k in ("thigh", "shin", "foot")):
             continue
         s = S.lower()
         if given is not None and S in given:
-            out[S] = np.asarray(given[S], dtype=bool)
+            c = np.asarray(given[S], dtype=bool)
         else:
-            out[S] = detect_foot_contacts(src.joints[f"heel_{s}"], src.joints[f"toe_tip_{s}"], src.fps, leg, up,
-                                          height, speed)
-    return out
-
-
-def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], full: np.ndarray, heads: np.ndarray,
-              tb: int, delta: np.ndarray, contacts: dict[str, np.ndarray], blend: int = 4,
-              anchors: dict[int, int] | None = None, up: np.ndarray | None = None, floor: float | None = None):
-    """Pin each foot during its `contacts` (per side, (T,) bool: `leg_contacts`). `full` (T,B,3,3) world
-    rotations and `heads` (T,B,3) come from the solve; `tb`/`delta` are its translated bone and offset;
-    `floor`: the ground's height along `up` (None: each planted foot keeps its own height). The whole foot is
-    held (`pivot_targets`): its lowest point stays put on the floor while the foot rolls. Returns (full, heads)."""
-    up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
-    leg = float(np.nanmedian(leg_length(src.joints)))
-    idx = rest.index
-    legs: dict[str, tuple[int, int, int, float, float]] = {}
-    for S, c in contacts.items():
+            c = detect_foot_contacts(src.joints[f"heel_{s}"], src.joints[f"toe_tip_{s}"], src.fps, leg, up,
+                                     height, speed)
+        contacts[S] = c
         if not c.any():
             continue
         ih, ik, ia = (idx(mapping[f"{k}.{S}"][0]) for k in ("thigh", "shin", "foot"))
         legs[S] = (ih, ik, ia, float(np.linalg.norm(rest.heads[ik] - rest.heads[ih])),
                    float(np.linalg.norm(rest.heads[ia] - rest.heads[ik])))
-        full = level_flat_feet(rest, mapping, full, S.lower(), c, up, leg)
+        full = level_flat_feet(rest, mapping, full, s, c, up, leg)
     if not legs:
-        return full, heads
+        return full, heads, contacts
     heads = fk_heads(rest, full, tb, delta, anchors)  # one leg's IK leaves the other leg's joints where they are
     for S, (ih, ik, ia, l1, l2) in legs.items():
         target, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, S.lower(), up), contacts[S], up,
@@ -332,4 +324,4 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
                 if is_under(rest, i, idx(b)):
                     new[sel, i] = fix @ new[sel, i]
         full = new
-    return full, fk_heads(rest, full, tb, delta, anchors)
+    return full, fk_heads(rest, full, tb, delta, anchors), contacts

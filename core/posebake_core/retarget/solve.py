@@ -21,9 +21,8 @@ from ..rot import axis_angle, continuous, frame, matrix_to_quat, normalize
 from .armature import (RestPose, detached_bones, detached_locations, fk_heads, rest_chain, rest_finger_joints,
                        rest_joints, translation_bone)
 from .canonical import CHAIN_ROLES, ROLE_JOINTS, CanonicalPose, body_axes, leg_length
-from .contacts import leg_contacts, lock_feet
+from .contacts import lock_feet
 from .fingers import FINGER_ROLES, palm_hand_references, solve_fingers
-from .grounding import root_drop, shortfalls
 
 
 @dataclass
@@ -133,14 +132,13 @@ def _chain_rotations(role: str, bones: list[str], src: CanonicalPose, rest: Rest
 
 
 def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], root_motion: str | None = None,
-          foot_lock: bool = True, up: np.ndarray | None = None,
+          foot_lock: bool = True, lock_options: dict | None = None, up: np.ndarray | None = None,
           contacts: dict[str, np.ndarray] | None = None, floor: float | None = None) -> Solution:
     """Solve every frame of `src` (already in the armature's space and axes) onto `rest` through `mapping`
     (role -> bone names). Root travel is scaled by target/source leg length. `up` is the world's up axis
     in armature space (default +Z), for the foot contacts' heights; `contacts` ("L"/"R" -> (T,) bool), when
     given, are the feet to lock (the Motion's own), else they are detected here; `floor`, the ground's
-    height along `up` in `src`'s space, is where locked feet are planted (None: where they stand); with the
-    lock and a floor, the root comes down where a planted leg cannot reach it (`grounding`)."""
+    height along `up` in `src`'s space, is where locked feet are planted (None: where they stand)."""
     T = src.num_frames
     rj = rest_joints(rest, mapping)
     scale = float(leg_length(rj)) / float(np.nanmedian(leg_length(src.joints)))
@@ -176,18 +174,11 @@ def solve(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]], roo
     anchors = detached_bones(rest, mapping)
     delta = sj["hips"] - rest.heads[pelvis] - (full[:, pelvis] @ (rj["hips"] - rest.heads[pelvis]))
     heads = fk_heads(rest, full, tb, delta, anchors)
-    feet: dict[str, np.ndarray] = {}
-    up_n = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
+    out = Solution({}, rest.names[tb], delta @ rest.matrices[tb], src.fps, scale)
     if foot_lock:
-        feet = leg_contacts(ssrc, mapping, up_n, given=contacts)
-        if floor is not None:
-            floor = floor * scale
-            delta = delta - root_drop(shortfalls(rest, mapping, full, heads, up_n, floor), feet)[:, None] * up_n
-            heads = fk_heads(rest, full, tb, delta, anchors)
-    out = Solution({}, rest.names[tb], delta @ rest.matrices[tb], src.fps, scale, contacts=feet)
-    if foot_lock:
-        full, heads = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, feet, anchors=anchors, up=up_n,
-                                floor=floor)
+        full, heads, out.contacts = lock_feet(ssrc, rest, mapping, full, heads, tb, delta, anchors=anchors,
+                                              up=up, given=contacts, floor=None if floor is None else floor * scale,
+                                              **(lock_options or {}))
     out.locations = detached_locations(rest, full, heads, anchors)
     for i, name in enumerate(rest.names):
         p = rest.parents[i]
