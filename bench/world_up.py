@@ -1,5 +1,7 @@
 """Benchmark: how far the bake's world "up" (the floor's normal, `posebake_core.retarget.world`) is from
-gravity on the committed ground-truth clips.
+gravity on the committed ground-truth clips (motions reserved for evaluation) and on the contact-tuning clips
+(unreserved motions, bench/contacts_tune_specs.json; rendered into bench/.work/tune_clips by
+`bench/contacts_tune.py` or `make_set.py --extra`, skipped when absent).
 
 Each clip's estimate with the true focal (bench/contacts.py's cache), its chosen track mapped to the world as
 the bake does (`prepared_joints` -> `to_world`); the true up in the first frame's camera axes is the ground
@@ -24,10 +26,12 @@ from posebake_core.rot import normalize  # noqa: E402
 from posebake_core.timeseries import fill_gaps  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TUNE = REPO / "bench" / ".work" / "tune_clips"
 #: measured on 2026-12-02 with the fit as it was (Tukey from uniform weights, trunk prior at (1 cm)^2), same
 #: estimates: kept for comparison, since that code is gone
 BEFORE = {"forward_jumps_tracking": 73.9, "hop_elevated": 11.3, "jump_close_pan": 77.1, "run_three_quarter": 8.6,
-          "walk_far": 1.2, "walk_side": 5.7}
+          "walk_far": 1.2, "walk_side": 5.7, "tune_playground_01_02": 49.7, "tune_terrain_03_02": 15.2,
+          "tune_walk_131_01": 56.9, "tune_walk_131_02": 4.5}
 
 
 def degrees(a: np.ndarray, b: np.ndarray) -> float:
@@ -36,16 +40,18 @@ def degrees(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     rows = []
-    for gt_path in sorted(C.CLIPS.glob("*_gt.npz")):
+    paths = [(p, C.CLIPS) for p in sorted(C.CLIPS.glob("*_gt.npz"))] + [(p, TUNE) for p in sorted(TUNE.glob("*_gt.npz"))]
+    for gt_path, folder in paths:
         clip = gt_path.name[: -len("_gt.npz")]
         with np.load(gt_path) as d:
             true_up = d["cam_R"][0] @ np.array([0.0, 0.0, 1.0])
             fx = float(d["K"][0, 0])
-        joints = prepared_joints(Motion.load(C.estimated(clip, fx)), BakeOptions(track=0))
+        joints = prepared_joints(Motion.load(C.estimated(clip, fx, folder)), BakeOptions(track=0))
         filled = fill_gaps(joints)
         trunk = normalize(np.median(normalize(filled[:, _SHOULDERS].mean(1) - filled[:, _HIPS].mean(1)), axis=0))
         rows.append((clip, degrees(to_world(joints).up_cam, true_up), degrees(body_up(filled), true_up),
-                     degrees(trunk, true_up), BEFORE.get(clip, float("nan"))))
+                     degrees(trunk, true_up), BEFORE.get(clip, float("nan")),
+                     "evaluation" if folder == C.CLIPS else "tuning (unreserved)"))
         print(rows[-1], flush=True)
     lines = ["# The world's up against gravity\n",
              f"Measured {time.strftime('%Y-%m-%d')} with `bench/world_up.py` on the 2-core AMD EPYC box: each "
@@ -54,12 +60,15 @@ def main() -> None:
              "it the body's up prior alone (ankles to shoulders in the quarter of frames with the straightest "
              "knees, `world.body_up`), the trunk's median direction (the prior until 2026-12-02), and the fit as it "
              "was until 2026-12-02 (measured the same day on the same estimates, before the change). A wrong up "
-             "tilts the whole baked character and every foot height.\n",
-             "| clip | up error (deg) | body's up prior alone | trunk's median | fit until 2026-12-02 |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {c} | {a:.1f} | {b:.1f} | {t:.1f} | {o:.1f} |" for c, a, b, t, o in rows]
-    lines.append(f"| mean | {np.mean([r[1] for r in rows]):.1f} | {np.mean([r[2] for r in rows]):.1f} | "
-                 f"{np.mean([r[3] for r in rows]):.1f} | {np.mean([r[4] for r in rows]):.1f} |")
+             "tilts the whole baked character and every foot height. The tuning clips' motions climb a playground "
+             "(01_02) and walk uneven terrain (03_02), where no single floor plane exists.\n",
+             "| clip | set | up error (deg) | body's up prior alone | trunk's median | fit until 2026-12-02 |",
+             "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {c} | {k} | {a:.1f} | {b:.1f} | {t:.1f} | {o:.1f} |" for c, a, b, t, o, k in rows]
+    for kind in dict.fromkeys(r[5] for r in rows):
+        sel = [r for r in rows if r[5] == kind]
+        lines.append(f"| mean | {kind} | {np.mean([r[1] for r in sel]):.1f} | {np.mean([r[2] for r in sel]):.1f} | "
+                     f"{np.mean([r[3] for r in sel]):.1f} | {np.mean([r[4] for r in sel]):.1f} |")
     (REPO / "bench" / "results" / "world_up.md").write_text("\n".join(lines) + "\n")
 
 
