@@ -350,3 +350,35 @@ def test_contacts_read_the_image_where_the_depth_wanders():
     assert image_speed(m, 0, SOLE_LANDMARKS["l"][0])[1:].min() > 3.0  # ...fast, with the pan left in
     m.camera_rotation = pan
     assert image_speed(m, 0, SOLE_LANDMARKS["l"][0]).max() < 1e-3  # still (float32 pixels), once the pan is removed
+
+
+def test_feet_planted_toes_down_are_levelled_about_the_ankle():
+    """BlazePose's heel landmark sits up the back of the heel: planted feet come out toes-down (14-28 degrees
+    on the rendered clips, flat in truth). With the frame rate the world frame levels each foot by its median
+    pitch over its planted frames, turning heel and toe tip about the ankle (lengths kept), and puts the
+    floor under the levelled soles; without it the landmarks are left as they are."""
+    from posebake_core.retarget.sole import sole_pitch
+    from posebake_core.skeleton import JOINT_INDEX as J
+
+    T = 40
+    base = standing_pose()
+    for s in ("left", "right"):
+        base[[J[f"{s}_heel"], J[f"{s}_foot_index"]], 1] = 0.93  # flat soles on the floor y = 0.93
+    down = axis_angle(np.array([1.0, 0, 0]), np.array(np.radians(20)))  # toes (towards -z) down (+y)
+    for s in ("left", "right"):
+        a = base[J[f"{s}_ankle"]].copy()
+        for k in ("heel", "foot_index"):
+            base[J[f"{s}_{k}"]] = a + down @ (base[J[f"{s}_{k}"]] - a)
+    rng = np.random.default_rng(5)
+    cam = base[None] + rng.normal(0, 0.003, (T, 33, 3)) + [0, 0.2, 4.0]
+    up = np.array([0.0, 0.0, 1.0])
+    raw, levelled = to_world(cam).joints, to_world(cam, 30.0).joints
+    for s in ("left", "right"):
+        heel, tip, ankle = (J[f"{s}_{k}"] for k in ("heel", "foot_index", "ankle"))
+        assert np.degrees(np.median(sole_pitch(raw[:, heel], raw[:, tip], up))) < -15
+        assert abs(np.degrees(np.median(sole_pitch(levelled[:, heel], levelled[:, tip], up)))) < 2
+        for k in (heel, tip):
+            np.testing.assert_allclose(np.linalg.norm(levelled[:, k] - levelled[:, ankle], axis=-1),
+                                       np.linalg.norm(raw[:, k] - raw[:, ankle], axis=-1), atol=1e-9)
+    soles = levelled[:, [J[f"{s}_{k}"] for s in ("left", "right") for k in ("heel", "foot_index")], 2]
+    assert abs(np.median(soles)) < 0.01  # the floor under the levelled soles

@@ -201,6 +201,21 @@ def level_flat_feet(rest: RestPose, mapping: dict[str, list[str]], full: np.ndar
 FLOOR_SNAP = 0.05
 
 
+#: A rig's rest sole joints count as standing on its own floor (the armature's origin level) when within this
+#: many leg lengths of it: characters are modelled standing on their origin, their ball and toe-tip joints a
+#: centimetre or two up inside the foot. A rig whose origin is elsewhere (at its hips) has no floor of its own.
+REST_FLOOR = 0.15
+
+
+def rest_sole_height(rest: RestPose, mapping: dict[str, list[str]], up: np.ndarray) -> float:
+    """How far above the armature's origin, along `up`, the rig's sole level stands at rest (the lower of
+    ball and toe tip, lower foot; `foot_offsets` puts the heel there too): a foot planted flat stands that
+    high above the floor, so that its mesh rests on it. Zero where that is not within `REST_FLOOR` legs."""
+    rj = rest_joints(rest, mapping)
+    h = min(float(rj[f"{p}_{s}"] @ up) for p in ("toe", "toe_tip") for s in ("l", "r") if f"{p}_{s}" in rj)
+    return h if abs(h) <= REST_FLOOR * float(leg_length(rj)) else 0.0
+
+
 def _on_floor(point: np.ndarray, up: np.ndarray, floor: float | None, snap: float) -> np.ndarray:
     if floor is None:
         return point
@@ -274,10 +289,13 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
     """Pin each foot during its contacts. `full` (T,B,3,3) world rotations and `heads` (T,B,3) come from
     the solve; `tb`/`delta` are its translated bone and offset; `given` (per side, (T,) bool) are contacts
     found before (the Motion's own), used instead of detecting them here; `floor`: the ground's height along
-    `up` (None: each planted foot keeps its own height). The whole foot is held (`pivot_targets`): its lowest
-    point stays put on the floor while the foot rolls. Returns (full, heads, contacts)."""
+    `up` (None: each planted foot keeps its own height), where the rig's mesh is to rest (`rest_sole_height`).
+    The whole foot is held (`pivot_targets`): its lowest point stays put on the floor while the foot rolls.
+    Returns (full, heads, contacts)."""
     up = np.array([0.0, 0.0, 1.0]) if up is None else normalize(np.asarray(up, float))
     leg = float(np.nanmedian(leg_length(src.joints)))
+    if floor is not None:  # the sole joints stand above the floor as they stand above the origin at rest
+        floor = floor + rest_sole_height(rest, mapping, up)
     contacts: dict[str, np.ndarray] = {}
     idx = rest.index
     legs: dict[str, tuple[int, int, int, float, float]] = {}

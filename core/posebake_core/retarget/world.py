@@ -10,7 +10,9 @@ the straightest knees (standing tall), a prior the feet must outvote by spreadin
 (`GROUND_PRIOR_M2`). The fit starts from that prior's plane, so flight frames are dropped before any plane
 can tilt towards them. Facing is kept: world +Y is the
 camera's viewing direction laid on the floor, so a person facing the camera faces -Y (Blender's front).
-The origin is on the floor under the first frame's mid-hip.
+The origin is on the floor under the first frame's mid-hip. Given the frame rate, BlazePose's planted feet,
+which it tilts toes-down, are levelled about their ankles (`sole.level_soles`) and the floor's height is
+taken again under the levelled soles.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ..skeleton import JOINT_INDEX
 from ..timeseries import fill_gaps
 from .canonical import SIDES, CanonicalPose, from_blazepose, from_centres
 from .fingers import confidence_weights, hand_joints, limit_hyperextension
+from .sole import level_soles
 
 _FEET = [JOINT_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("ankle", "heel", "foot_index")]
 _HIPS = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
@@ -70,6 +73,21 @@ def body_up(j: np.ndarray) -> np.ndarray:
     return normalize(np.median(line[tall], axis=0))
 
 
+def _tukey(r: np.ndarray) -> np.ndarray:
+    """Tukey biweight weights of residuals `r` (metres), scale from their MAD, at least 5 mm."""
+    s = 4.685 * max(1.4826 * float(np.median(np.abs(r - np.median(r)))), 0.005)
+    return np.where(np.abs(r) < s, (1 - (r / s) ** 2) ** 2, 0.0) + 1e-9
+
+
+def floor_height(z: np.ndarray, iters: int = 10) -> float:
+    """Robust level (Tukey location, from the median) of the lowest foot points' heights `z` (N,)."""
+    h = float(np.median(z))
+    for _ in range(iters):
+        w = _tukey(z - h)
+        h = float((w * z).sum() / w.sum())
+    return h
+
+
 def fit_ground(points: np.ndarray, prior_up: np.ndarray, prior_m2: float = GROUND_PRIOR_M2,
                iters: int = 10) -> tuple[np.ndarray, float]:
     """Robust plane n.p = d through `points` (N,3, metres); returns (unit normal towards `prior_up`, d).
@@ -80,9 +98,7 @@ def fit_ground(points: np.ndarray, prior_up: np.ndarray, prior_m2: float = GROUN
     prior_up = normalize(prior_up)
     n, d = prior_up, float(prior_up @ np.median(points, axis=0))
     for _ in range(iters):
-        r = points @ n - d
-        s = 4.685 * max(1.4826 * np.median(np.abs(r - np.median(r))), 0.005)  # Tukey, >= 5 mm scale
-        w = np.where(np.abs(r) < s, (1 - (r / s) ** 2) ** 2, 0.0) + 1e-9
+        w = _tukey(points @ n - d)
         c = (w[:, None] * points).sum(0) / w.sum()
         q = points - c
         cov = (w[:, None, None] * q[:, :, None] * q[:, None, :]).sum(0) / w.sum()
@@ -93,8 +109,10 @@ def fit_ground(points: np.ndarray, prior_up: np.ndarray, prior_m2: float = GROUN
     return n, d
 
 
-def to_world(joints_cam: np.ndarray) -> WorldMotion:
-    """Map one track's (T,33,3) camera-space joints to the world frame described in the module doc."""
+def to_world(joints_cam: np.ndarray, fps: float | None = None) -> WorldMotion:
+    """Map one track's (T,33,3) camera-space joints to the world frame described in the module doc. With the
+    frame rate, the feet are levelled first (`sole.level_soles`: BlazePose plants them toes-down) and the
+    floor put under the levelled soles; the up axis is the same either way."""
     j = np.asarray(joints_cam, dtype=np.float64)
     if j.ndim != 3 or j.shape[1:] != (33, 3):
         raise WorldFrameError(f"expected (T,33,3) BlazePose joints, got {j.shape}")
@@ -113,6 +131,12 @@ def to_world(joints_cam: np.ndarray) -> WorldMotion:
     h0 = hips[np.flatnonzero(present)[0]]
     origin = h0 - (h0 @ up - d) * up
     world = (j - origin) @ R.T
+    if fps is not None:
+        level_soles(world, fps)
+        feet = world[:, _FEET, 2]
+        lift = floor_height(feet.min(axis=1)[present])
+        world[..., 2] -= lift
+        origin = origin + lift * up
     return WorldMotion(world, R, origin, up, lowest)
 
 
@@ -125,7 +149,7 @@ def canonical_from_camera(joints_cam: np.ndarray, fps: float, skeleton_cam: np.n
     the world frame still come from the landmarks' feet (heels and toe tips touch the floor, joint centres
     do not). With the track's hands (T,2,21,3 camera axes; (T,2) confidence) the canonical pose gains the
     finger joints (`fingers.hand_joints`, limited to no backward bends) and their blend weights."""
-    wm = to_world(joints_cam)
+    wm = to_world(joints_cam, fps)
     if skeleton_cam is None:
         canon = from_blazepose(wm.joints, fps)
     else:
