@@ -2,8 +2,7 @@
 
 For each committed ground-truth clip (motions reserved for evaluation) and each contact-tuning clip
 (unreserved; bench/.work/tune_clips, skipped when absent): the estimate with the true focal (bench/contacts.py's
-cache) mapped to the world as the bake does, without and with the frame rate (`to_world(joints, fps)` levels the
-feet). Per foot, the median heel-to-toe-tip pitch over the ground truth's contact frames of that foot, against
+cache) mapped to the world as the bake does, without and with `level_feet`. Per foot, the median heel-to-toe-tip pitch over the ground truth's contact frames of that foot, against
 the ground truth's own heel and toe-tip sites in the same frames (degrees; negative: toes down). Writes
 bench/results/sole_pitch.md. Run: `.venv/bin/python bench/sole_pitch.py`.
 """
@@ -43,7 +42,7 @@ def main() -> None:
         truth = C.gt_contacts(gt)
         motion = Motion.load(C.estimated(clip, float(gt["K"][0, 0]), folder))
         joints = prepared_joints(motion, BakeOptions(track=0))
-        raw, levelled = to_world(joints).joints, to_world(joints, motion.fps).joints
+        raw, levelled = to_world(joints).joints, to_world(joints, level_feet=True).joints
         names = [str(n) for n in gt["site_names"]]
         for side, S in (("left", "L"), ("right", "R")):
             t = truth[S][: len(raw)]
@@ -58,9 +57,8 @@ def main() -> None:
              "rendered clip's estimate (true focal) in the bake's world frame; per foot, the median heel-to-toe-tip "
              "pitch (degrees, negative: toes down) over the ground truth's contact frames of that foot: the ground "
              "truth's own sole, BlazePose's heel and toe-tip landmarks as estimated, and the same after "
-             "`sole.level_soles` (each foot turned about its ankle by minus its median pitch over its detected "
-             "planted frames, or its lowest quarter of frames where none is detected). Error: |estimate - ground "
-             "truth| per foot.\n",
+             "`sole.level_soles` (each foot turned about its ankle by minus its median pitch over the quarter of "
+             "frames it stands lowest in). Error: |estimate - ground truth| per foot.\n",
              "| clip | foot | set | GT contact frames | GT pitch | BlazePose | levelled |",
              "|---|---|---|---:|---:|---:|---:|"]
     lines += [f"| {c} | {s} | {k} | {n} | {g:.1f} | {r:.1f} | {v:.1f} |" for c, s, k, n, g, r, v in rows]

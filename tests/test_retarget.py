@@ -354,9 +354,9 @@ def test_contacts_read_the_image_where_the_depth_wanders():
 
 def test_feet_planted_toes_down_are_levelled_about_the_ankle():
     """BlazePose's heel landmark sits up the back of the heel: planted feet come out toes-down (14-28 degrees
-    on the rendered clips, flat in truth). With the frame rate the world frame levels each foot by its median
-    pitch over its planted frames, turning heel and toe tip about the ankle (lengths kept), and puts the
-    floor under the levelled soles; without it the landmarks are left as they are."""
+    on the rendered clips, flat in truth). For the bake the world frame levels each foot by its median pitch
+    over its lowest frames, turning heel and toe tip about the ankle (lengths kept), and puts the floor under
+    the levelled soles; otherwise the landmarks are left as they are."""
     from posebake_core.retarget.sole import sole_pitch
     from posebake_core.skeleton import JOINT_INDEX as J
 
@@ -372,7 +372,7 @@ def test_feet_planted_toes_down_are_levelled_about_the_ankle():
     rng = np.random.default_rng(5)
     cam = base[None] + rng.normal(0, 0.003, (T, 33, 3)) + [0, 0.2, 4.0]
     up = np.array([0.0, 0.0, 1.0])
-    raw, levelled = to_world(cam).joints, to_world(cam, 30.0).joints
+    raw, levelled = to_world(cam).joints, to_world(cam, level_feet=True).joints
     for s in ("left", "right"):
         heel, tip, ankle = (J[f"{s}_{k}"] for k in ("heel", "foot_index", "ankle"))
         assert np.degrees(np.median(sole_pitch(raw[:, heel], raw[:, tip], up))) < -15

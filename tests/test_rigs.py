@@ -32,7 +32,7 @@ CHARACTERS = {
     "RobotExpressive.glb": (0.07, 0.15),  # scale 100 under a parent node, legs beside the pelvis, IK feet
     # unnamed joints, mapped by shape. 4.5 %: since its planted feet are levelled (`sole.level_soles`) the
     # ankles of this 8-frame crouch sit 4.0 % off BlazePose's (3.9 before), while whole clips hold the issue's
-    # 4 % with room (1.9 / 2.3 %, bench/results/rigs.md)
+    # 4 % with room (1.8 / 2.3 %, bench/results/rigs.md)
     "CesiumMan.glb": (0.045, 0.3),
 }
 

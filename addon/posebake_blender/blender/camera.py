@@ -37,7 +37,7 @@ def camera_world_path(mf: Motion, opts: BakeOptions, result: BakeResult,
     root motion is off) -> armature space -> the solve's leg-ratio scale (or `unscaled_root`'s mix when
     scale-to-rig is off) -> back to Blender world through the armature's matrix."""
     joints = prepared_joints(mf, opts)
-    wm = to_world(joints, mf.fps)
+    wm = to_world(joints, level_feet=True)
     T = len(joints)
     sl = frame_slice(mf, opts)
     pan = mf.camera_rotation[sl].astype(np.float64)

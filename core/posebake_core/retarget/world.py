@@ -10,9 +10,9 @@ the straightest knees (standing tall), a prior the feet must outvote by spreadin
 (`GROUND_PRIOR_M2`). The fit starts from that prior's plane, so flight frames are dropped before any plane
 can tilt towards them. Facing is kept: world +Y is the
 camera's viewing direction laid on the floor, so a person facing the camera faces -Y (Blender's front).
-The origin is on the floor under the first frame's mid-hip. Given the frame rate, BlazePose's planted feet,
-which it tilts toes-down, are levelled about their ankles (`sole.level_soles`) and the floor's height is
-taken again under the levelled soles.
+The origin is on the floor under the first frame's mid-hip. For the bake, BlazePose's planted feet, which it
+tilts toes-down, are levelled about their ankles (`sole.level_soles`) and the floor's height is taken again
+under the levelled soles.
 """
 from __future__ import annotations
 
@@ -109,10 +109,10 @@ def fit_ground(points: np.ndarray, prior_up: np.ndarray, prior_m2: float = GROUN
     return n, d
 
 
-def to_world(joints_cam: np.ndarray, fps: float | None = None) -> WorldMotion:
-    """Map one track's (T,33,3) camera-space joints to the world frame described in the module doc. With the
-    frame rate, the feet are levelled first (`sole.level_soles`: BlazePose plants them toes-down) and the
-    floor put under the levelled soles; the up axis is the same either way."""
+def to_world(joints_cam: np.ndarray, level_feet: bool = False) -> WorldMotion:
+    """Map one track's (T,33,3) camera-space joints to the world frame described in the module doc. With
+    `level_feet` (what the bake and its camera use), the feet are levelled (`sole.level_soles`: BlazePose
+    plants them toes-down) and the floor put under the levelled soles; the up axis is the same either way."""
     j = np.asarray(joints_cam, dtype=np.float64)
     if j.ndim != 3 or j.shape[1:] != (33, 3):
         raise WorldFrameError(f"expected (T,33,3) BlazePose joints, got {j.shape}")
@@ -131,8 +131,8 @@ def to_world(joints_cam: np.ndarray, fps: float | None = None) -> WorldMotion:
     h0 = hips[np.flatnonzero(present)[0]]
     origin = h0 - (h0 @ up - d) * up
     world = (j - origin) @ R.T
-    if fps is not None:
-        level_soles(world, fps)
+    if level_feet:
+        level_soles(world)
         feet = world[:, _FEET, 2]
         lift = floor_height(feet.min(axis=1)[present])
         world[..., 2] -= lift
@@ -149,7 +149,7 @@ def canonical_from_camera(joints_cam: np.ndarray, fps: float, skeleton_cam: np.n
     the world frame still come from the landmarks' feet (heels and toe tips touch the floor, joint centres
     do not). With the track's hands (T,2,21,3 camera axes; (T,2) confidence) the canonical pose gains the
     finger joints (`fingers.hand_joints`, limited to no backward bends) and their blend weights."""
-    wm = to_world(joints_cam, fps)
+    wm = to_world(joints_cam, level_feet=True)
     if skeleton_cam is None:
         canon = from_blazepose(wm.joints, fps)
     else:
