@@ -353,7 +353,7 @@ def test_contacts_read_the_image_where_the_depth_wanders():
 
 
 def test_feet_planted_toes_down_are_levelled_about_the_ankle():
-    """BlazePose's heel landmark sits up the back of the heel: planted feet come out toes-down (14-28 degrees
+    """BlazePose's heel landmark sits up the back of the heel: planted feet come out toes-down (13-78 degrees
     on the rendered clips, flat in truth). For the bake the world frame levels each foot by its median pitch
     over its lowest frames, turning heel and toe tip about the ankle (lengths kept), and puts the floor under
     the levelled soles; otherwise the landmarks are left as they are."""
@@ -382,3 +382,25 @@ def test_feet_planted_toes_down_are_levelled_about_the_ankle():
                                        np.linalg.norm(raw[:, k] - raw[:, ankle], axis=-1), atol=1e-9)
     soles = levelled[:, [J[f"{s}_{k}"] for s in ("left", "right") for k in ("heel", "foot_index")], 2]
     assert abs(np.median(soles)) < 0.01  # the floor under the levelled soles
+
+
+@pytest.mark.skipif(not BVH.is_file(), reason="shared data not available")
+def test_rest_sole_height_is_the_rigs_own_floor_only_when_its_origin_is_at_its_feet():
+    """A locked foot is planted so the rig's mesh rests on the floor: its sole joints stand as high above
+    the floor as they stand above the armature's origin at rest. A BVH rig has its origin at the hips: no
+    floor of its own, the joints go on the floor."""
+    from posebake_core.retarget.armature import rest_joints
+    from posebake_core.retarget.contacts import rest_sole_height
+
+    m, _, _ = _cmu()
+    rest = _bvh_rest(m)
+    mapping = _cmu_mapping(rest)
+    up = np.array([0.0, 0.0, 1.0])
+    assert rest_sole_height(rest, mapping, up) == 0.0  # sole joints ~0.9 m below the origin
+    rj = rest_joints(rest, mapping)
+    sole = min(float(rj[f"{p}_{s}"][2]) for p in ("toe", "toe_tip") for s in ("l", "r"))
+    shift = np.array([0.0, 0.0, 0.015 - sole])  # modelled standing on its origin, sole joints 1.5 cm up
+    parents = [rest.names[p] if p >= 0 else None for p in rest.parents]
+    standing = RestPose.from_parent_names(list(rest.names), parents, rest.heads + shift, rest.tails + shift,
+                                          rest.matrices)
+    assert rest_sole_height(standing, mapping, up) == pytest.approx(0.015, abs=1e-9)

@@ -23,7 +23,7 @@ MIN_PLANTED = 5
 #: detector's frames (median error 5.5 against 8.8 degrees there; bench/results/sole_pitch.md): the estimate's
 #: depth makes planted feet look fast, and the detector found none on the running clips.
 LOWEST_SHARE = 0.25
-_LEGS = {s: [JOINT_INDEX[f"{side}_{p}"] for p in ("ankle", "heel", "foot_index")]
+_FOOT_POINTS = {s: [JOINT_INDEX[f"{side}_{p}"] for p in ("ankle", "heel", "foot_index")]
          for s, side in (("l", "left"), ("r", "right"))}
 
 
@@ -39,7 +39,7 @@ def level_soles(world: np.ndarray) -> dict[str, float]:
     returns the angle applied per side ("l"/"r", radians; 0 for a clip under `MIN_PLANTED` frames)."""
     up = np.array([0.0, 0.0, 1.0])
     out: dict[str, float] = {}
-    for s, (ia, ih, it) in _LEGS.items():
+    for s, (ia, ih, it) in _FOOT_POINTS.items():
         ankle, heel, tip = world[:, ia], world[:, ih], world[:, it]
         low = np.minimum(heel @ up, tip @ up)
         planted = low <= np.percentile(low, 100 * LOWEST_SHARE)
