@@ -18,8 +18,20 @@ from scipy.spatial.transform import Rotation
 
 WORK_WIDTH = 640
 MIN_POINTS = 25
+#: Corners are detected anew when fewer than REDETECT_BELOW survive, or, in a scene whose last detection
+#: found few, fewer than REDETECT_SHARE of them: with the count alone a scene of ~150 corners was re-detected
+#: on every frame, 1.8 ms a frame for the same corners (the lab's tripod view); a share alone (37.5 %) let
+#: the rendered pan run on too few (0.44 -> 0.69 deg error; bench/results/camera_motion.md).
 REDETECT_BELOW = 150
+REDETECT_SHARE = 0.75
 STATIC_FLOW_PX = 0.25  # median background flow (work-resolution pixels) below which the camera is still
+MAX_CORNERS = 400
+#: Lucas-Kanade window (work-resolution pixels) and pyramid levels: a 15 px window tracks as well as 21 px on
+#: the rendered pan (0.44 deg mean error both) at a quarter less cost (bench/results/camera_motion.md); three
+#: levels follow pans of ~60 px a frame at 640 px wide.
+LK_WINDOW = 15
+LK_LEVELS = 3
+RANSAC_ITERATIONS = 64
 #: One frame pair's tracking: matched corners (p0, p1) in work-resolution pixels, or a point count when there
 #: is no rotation to fit (camera still, or too few corners).
 Tracked = tuple[np.ndarray, np.ndarray] | int
@@ -48,8 +60,11 @@ def fit_rotation(a: np.ndarray, b: np.ndarray, threshold: float, iterations: int
     first = rng.integers(0, len(a), iterations)
     idx = np.stack([first, (first + rng.integers(1, len(a), iterations)) % len(a)], axis=1)  # distinct pairs
     Rs = _kabsch_batch(a[idx], b[idx])  # (H,3,3)
-    resid = np.linalg.norm(a[None] - np.einsum("hij,nj->hni", Rs, b), axis=-1)  # (H,N)
-    inliers = resid < threshold
+    # |a - R b|^2 = |a|^2 + |b|^2 - 2 a.(R b): one (H,N) dot product instead of an (H,N,3) residual array and
+    # its norm (5x faster at 400 rays, bench/results/camera_motion.md)
+    dots = np.einsum("ni,hni->hn", a, b @ Rs.transpose(0, 2, 1))
+    sq = (a * a).sum(1) + (b * b).sum(1) - 2.0 * dots
+    inliers = sq < threshold ** 2
     best = inliers[np.argmax(inliers.sum(1))]
     if best.sum() < 3:
         return np.eye(3), best
@@ -76,6 +91,7 @@ class CameraRotationTracker:
         self.rotations: list[np.ndarray] = []
         self.inlier_counts: list[int] = []
         self.points: np.ndarray | None = None  # corners in the previous frame, tracked forward
+        self.detected = 0  # corners the last detection found
         if K is not None:
             self.set_K(K)
 
@@ -124,7 +140,8 @@ class CameraRotationTracker:
             self.inlier_counts.append(pair)
             return np.eye(3)
         p0, p1 = pair
-        R, inliers = fit_rotation(self._rays(p0), self._rays(p1), threshold=1.5 / self.focal)
+        R, inliers = fit_rotation(self._rays(p0), self._rays(p1), threshold=1.5 / self.focal,
+                                  iterations=RANSAC_ITERATIONS)
         self.inlier_counts.append(int(inliers.sum()))
         return R if inliers.sum() >= MIN_POINTS else np.eye(3)
 
@@ -135,12 +152,14 @@ class CameraRotationTracker:
         # Corners are carried forward from frame to frame and only detected anew when too few survive:
         # detection costs more than tracking.
         p0 = self.points
-        if p0 is None or len(p0) < REDETECT_BELOW:
-            p0 = cv2.goodFeaturesToTrack(prev, maxCorners=400, qualityLevel=0.01, minDistance=8, mask=prev_mask)
+        if p0 is None or len(p0) < max(MIN_POINTS, min(REDETECT_BELOW, REDETECT_SHARE * self.detected)):
+            p0 = cv2.goodFeaturesToTrack(prev, maxCorners=MAX_CORNERS, qualityLevel=0.01, minDistance=8, mask=prev_mask)
+            self.detected = 0 if p0 is None else len(p0)
         self.points = None
         if p0 is None or len(p0) < MIN_POINTS:
             return 0
-        p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=(21, 21), maxLevel=3)
+        p1, status, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=(LK_WINDOW, LK_WINDOW),
+                                                 maxLevel=LK_LEVELS)
         p0, p1 = p0.reshape(-1, 2), p1.reshape(-1, 2)
         ok = status.reshape(-1).astype(bool)
         inside = (p1[:, 0] >= 0) & (p1[:, 1] >= 0) & (p1[:, 0] < self.size[0]) & (p1[:, 1] < self.size[1])

@@ -34,7 +34,7 @@ from .hand_track import HandState, track_hands
 from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, load_hand_landmarker
 from .landmarker import LandmarkResult, PoseLandmarker
 from .lifting import DEFAULT_LIFTER, LIFTERS
-from .models import load_model
+from .models.runtime import load_runner
 from .palm import PalmDetector, load_palm_detector
 from posebake_core.motion import Motion
 from posebake_core.skeleton import CENTRE_JOINTS
@@ -79,12 +79,15 @@ class EstimateOptions:
 class Estimator:
     """Holds the models (loaded once, kept warm) and turns videos into `Motion`s."""
 
-    def __init__(self, device: str = "auto") -> None:
+    def __init__(self, device: str = "auto", runtime: str = "auto") -> None:
+        """`runtime`: the engine for the models, auto|torch|onnx (models/runtime.py; auto is ONNX Runtime on
+        the CPU)."""
         self.device = pick_device(device)
         if self.device.type == "cpu":
             configure_cpu_threads()
-        self.detector = PoseDetector(load_model("pose_detection", self.device), self.device)
-        self.landmarker = PoseLandmarker(load_model("pose_landmark_full", self.device), self.device)
+        self.runtime = runtime
+        self.detector = PoseDetector(load_runner("pose_detection", self.device, runtime), self.device)
+        self.landmarker = PoseLandmarker(load_runner("pose_landmark_full", self.device, runtime), self.device)
         self._hands: HandLandmarker | None = None  # loaded on the first run that asks for hands
         self._palm: PalmDetector | None = None
         self._hand_states: dict[int, list[HandState]] = {}  # track id -> [left, right], this run's
@@ -209,9 +212,9 @@ class Estimator:
         """Both hands of every body kept in this batch, tracked frame to frame (hand_track.py)."""
         t0 = time.perf_counter()
         if self._hands is None:
-            self._hands = load_hand_landmarker(self.device)
+            self._hands = load_hand_landmarker(self.device, self.runtime)
         if opts.palm_detector and self._palm is None:
-            self._palm = load_palm_detector(self.device)
+            self._palm = load_palm_detector(self.device, self.runtime)
         rows = np.array([r for _, r in kept])
         owners = [self._hand_states.setdefault(t.track_id, [HandState(), HandState()]) for t, _ in kept]
         with self._autocast():
@@ -262,7 +265,10 @@ class Estimator:
                     K, K_source = self._focal(focal_job.result, K, K_source, info, camera)
                     focal_job = None
                 images = FrameBatch(frames, self.device)
-                if lost or since_detect >= opts.detect_every or not any(t.alive for t in tracks):
+                live = sum(t.alive for t in tracks)
+                # The periodic pass looks for people not tracked yet: with max_people tracked and none lost it
+                # could add no one (and cost a detector run plus three landmark passes per candidate).
+                if lost or not live or (since_detect >= opts.detect_every and live < opts.max_people):
                     next_id = self._start_tracks(tracks, images.head(1), first - opts.start, opts, next_id)
                     since_detect = 0
                 lost = self._track_batch(tracks, images, first - opts.start, opts)

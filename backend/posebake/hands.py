@@ -19,6 +19,8 @@ import torch
 
 from .crop import FrameBatch, roi_to_image
 from .detector import alignment_roi
+from .models.registry import MODELS
+from .models.runtime import Runner, as_runner, load_runner
 from .tflite.graph import select_outputs
 
 INPUT_SIZE = 224
@@ -100,9 +102,11 @@ def rois_from_hand(points: np.ndarray) -> np.ndarray:
 class HandLandmarker:
     """The hand landmark model on many regions at once."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module | Runner, device: torch.device) -> None:
         # Outputs: 0 landmarks (21 x (x, y, z) in crop pixels), 1 hand flag, 2 handedness, 3 world landmarks.
-        self.model = model.to(memory_format=torch.channels_last)
+        if isinstance(model, torch.fx.GraphModule):
+            model = select_outputs(model, list(MODELS["hand_landmark_full"].outputs))
+        self.model = as_runner(model)
         self.device = device
 
     @torch.no_grad()
@@ -113,7 +117,7 @@ class HandLandmarker:
                               np.zeros((0, 5)))
         rt = torch.from_numpy(rois).float().to(self.device)
         x = images.crop(rt, torch.from_numpy(frame_index).long(), INPUT_SIZE, padding_mode="border")
-        landmarks, flag, handed, world = self.model(x.contiguous(memory_format=torch.channels_last))
+        landmarks, flag, handed, world = self.model(x)
         lm = landmarks.float().reshape(r, NUM_HAND, 3)
         image = roi_to_image(lm[..., :2] / INPUT_SIZE, rt)
         w = world.float().reshape(r, NUM_HAND, 3)
@@ -124,13 +128,8 @@ class HandLandmarker:
                           handed.float().reshape(r).cpu().numpy(), rois.copy())
 
 
-def load_hand_landmarker(device: torch.device) -> HandLandmarker:
-    from .models.store import load_model
-
-    model = load_model("hand_landmark_full", device)
-    if isinstance(model, torch.fx.GraphModule):
-        model = select_outputs(model, [0, 1, 2, 3])
-    return HandLandmarker(model, device)
+def load_hand_landmarker(device: torch.device, runtime: str = "auto") -> HandLandmarker:
+    return HandLandmarker(load_runner("hand_landmark_full", device, runtime), device)
 
 
 #: A finger is extended when its tip is at least this fraction of its chain's length away from its base

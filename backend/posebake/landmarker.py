@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from .crop import FrameBatch, roi_to_image
 from .tflite.graph import select_outputs
 from .detector import alignment_roi
+from .models.registry import MODELS
+from .models.runtime import Runner, as_runner
 
 INPUT_SIZE = 256
 NUM_POINTS = 39
@@ -69,11 +71,11 @@ def refine_with_heatmap(xy: torch.Tensor, heatmap: torch.Tensor, kernel: int = H
 class PoseLandmarker:
     """Runs the landmark model on many ROIs at once (all persons of a batch of frames)."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device, refine: bool = True) -> None:
+    def __init__(self, model: torch.nn.Module | Runner, device: torch.device, refine: bool = True) -> None:
         # Outputs: 0 landmarks, 1 pose flag, 2 segmentation (dropped: never used), 3 heatmap, 4 world.
-        model = select_outputs(model, [0, 1, 3, 4]) if isinstance(model, torch.fx.GraphModule) else model
-        # channels_last: measured ~14 % faster at batch 8 on CPU (bench/results/models.md).
-        self.model = model.to(memory_format=torch.channels_last)
+        if isinstance(model, torch.fx.GraphModule):
+            model = select_outputs(model, list(MODELS["pose_landmark_full"].outputs))
+        self.model = as_runner(model)
         self.device = device
         self.refine = refine
 
@@ -81,7 +83,7 @@ class PoseLandmarker:
     def raw(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Crop and run the model; returns (landmarks, pose flag, heatmap NCHW, world)."""
         x = images.crop(rois, frame_index, INPUT_SIZE, padding_mode="border")
-        return self.model(x.contiguous(memory_format=torch.channels_last))
+        return self.model(x)
 
     @torch.no_grad()
     def __call__(self, images: FrameBatch, rois: torch.Tensor, frame_index: torch.Tensor) -> LandmarkResult:

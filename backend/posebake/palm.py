@@ -16,6 +16,7 @@ import torch
 
 from .crop import FrameBatch, roi_to_image
 from .detector import SCORE_CLIP, ssd_anchors, weighted_nms
+from .models.runtime import Runner, as_runner, load_runner
 
 INPUT_SIZE = 192
 #: SSD layout of palm_detection_full (MediaPipe's palm_detection_full graph: 4 layers, strides 8, 16, 16,
@@ -55,8 +56,8 @@ def palm_to_roi(box: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
 class PalmDetector:
     """The palm detection model over square search regions of many frames at once."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device) -> None:
-        self.model = model.to(memory_format=torch.channels_last)
+    def __init__(self, model: torch.nn.Module | Runner, device: torch.device) -> None:
+        self.model = as_runner(model)
         self.device = device
         self.anchors = torch.from_numpy(ssd_anchors(INPUT_SIZE, STRIDES)).to(device)
 
@@ -69,7 +70,7 @@ class PalmDetector:
             return []
         rt = torch.from_numpy(regions).float().to(self.device)
         x = images.crop(rt, torch.from_numpy(frame_index).long().to(self.device), INPUT_SIZE, padding_mode="zeros")
-        reg, logits = self.model(x.contiguous(memory_format=torch.channels_last))  # input in [0, 1]
+        reg, logits = self.model(x)  # input in [0, 1]
         scores = torch.sigmoid(logits.float()[..., 0].clamp(-SCORE_CLIP, SCORE_CLIP))
         reg = reg.float()
         a = self.anchors
@@ -99,7 +100,5 @@ def search_regions(hand_rois: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_palm_detector(device: torch.device) -> PalmDetector:
-    from .models.store import load_model
-
-    return PalmDetector(load_model("palm_detection_full", device), device)
+def load_palm_detector(device: torch.device, runtime: str = "auto") -> PalmDetector:
+    return PalmDetector(load_runner("palm_detection_full", device, runtime), device)

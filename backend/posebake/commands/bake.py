@@ -46,6 +46,8 @@ def add_rig_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", type=int, help="first video frame (index)")
     p.add_argument("--end", type=int, help="stop before this video frame (index)")
     p.add_argument("--device", default="auto", help="estimation device: auto, cpu or cuda")
+    p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnx"),
+                   help="engine for the models: auto (ONNX Runtime on the CPU, torch on CUDA), torch or onnx")
     p.add_argument("--subject-height", type=float, metavar="M",
                    help="actor's standing height in metres, fixes the metric scale of estimated videos "
                         "(not used for a Motion .npz input, which was estimated before)")
@@ -154,7 +156,7 @@ def estimate_to(video: Path, dest: Path, args: argparse.Namespace, estimator=Non
 
     check_writable_dir(dest)
     if estimator is None:
-        estimator = Estimator(args.device)
+        estimator = Estimator(args.device, args.runtime)
     opts = EstimateOptions(device=args.device, start=args.start or 0, end=args.end,
                            subject_height=args.subject_height, lifter=args.lifter,
                            hands=bool(getattr(args, "hands_wanted", False)))

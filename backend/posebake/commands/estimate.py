@@ -13,6 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="Motion file to write (.npz)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnx"),
+                   help="engine for the models: auto (ONNX Runtime on the CPU, torch on CUDA), torch or onnx")
     cam = p.add_mutually_exclusive_group()
     cam.add_argument("--fov", type=float, help="horizontal field of view of the longer image side, degrees")
     cam.add_argument("--focal", type=float, help="focal length in pixels")
@@ -108,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
                            estimate_focal=not args.no_focal_estimate, hands=args.hands)
     if args.hand_min_px:
         opts.hand_min_px = args.hand_min_px
-    estimator = Estimator(args.device)
+    estimator = Estimator(args.device, args.runtime)
     bar = tqdm(total=None, unit="frame", disable=args.quiet or args.events, dynamic_ncols=True)
 
     def progress(stage: str, done: int, total: int) -> None:

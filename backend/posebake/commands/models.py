@@ -42,6 +42,7 @@ def _info(args: argparse.Namespace) -> int:
 
     from ..device import describe, pick_device
     from ..models import MODELS
+    from ..models.runtime import onnx_available, onnx_ok
     from ..models.store import load_model, models_dir, parameter_count, read_manifest, state
 
     device = pick_device(args.device)
@@ -52,7 +53,8 @@ def _info(args: argparse.Namespace) -> int:
         row = {"name": name, "tflite": str(st.tflite), "sha256": spec.sha256,
                "status": "ok" if st.ready else ("corrupted" if st.tflite.exists() and not st.tflite_ok
                                                  else "not converted" if st.tflite_ok else "missing"),
-               "torch_file": str(st.torch_file), "torch_sha256": manifest.get(name, {}).get("pt_sha256")}
+               "torch_file": str(st.torch_file), "torch_sha256": manifest.get(name, {}).get("pt_sha256"),
+               "onnx": "ok" if onnx_ok(name) else ("missing" if onnx_available() else "no onnxruntime")}
         row["parameters"] = parameter_count(load_model(name)) if st.ready else None
         rows.append(row)
     info = {"cache": str(models_dir()), "device": describe(device), "torch": torch.__version__, "models": rows}
@@ -62,7 +64,8 @@ def _info(args: argparse.Namespace) -> int:
     print(f"cache:  {info['cache']}\ndevice: {info['device']} (torch {info['torch']})")
     for r in rows:
         params = f"{r['parameters']:,}" if r["parameters"] is not None else "-"
-        print(f"  {r['name']:22s} {r['status']:13s} params {params:>10s}  sha256 {r['sha256'][:16]}…  {r['tflite']}")
+        print(f"  {r['name']:22s} {r['status']:13s} onnx {r['onnx']:8s} params {params:>10s}  "
+              f"sha256 {r['sha256'][:16]}…  {r['tflite']}")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 from posebake_core.errors import PoseBakeError
 from .registry import MODELS, WHEEL_PLATFORM_ARGS, WHEEL_REQUIREMENT
-from . import store
+from . import runtime, store
 
 
 def _download_wheel(dest: Path) -> Path:
@@ -64,7 +64,8 @@ def _from_dir(names: list[str], src: Path) -> dict[str, bytes]:
 
 def fetch(names: list[str] | None = None, source: Path | None = None,
           log: Callable[[str], None] = print) -> dict[str, str]:
-    """Make sure every model is cached, verified and converted. Returns name -> what was done."""
+    """Make sure every model is cached, verified, converted (and exported to ONNX where ONNX Runtime is
+    installed). Returns name -> what was done."""
     names = list(names or MODELS)
     store.ensure_cache_writable()
     actions: dict[str, str] = {}
@@ -87,5 +88,9 @@ def fetch(names: list[str] | None = None, source: Path | None = None,
             log(f"converting {n} to torch…")
             store.convert(n)
             actions.setdefault(n, "converted")
+        if runtime.onnx_available() and not runtime.onnx_ok(n):  # the CPU engine's copy (runtime.py)
+            log(f"exporting {n} to ONNX…")
+            runtime.export_onnx(n)
+            actions.setdefault(n, "exported to ONNX")
         actions.setdefault(n, "ok (cached)")
     return actions

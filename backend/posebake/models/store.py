@@ -60,7 +60,7 @@ def read_manifest() -> dict[str, dict[str, str]]:
         return {}
 
 
-def _write_manifest(manifest: dict[str, dict[str, str]]) -> None:
+def write_manifest(manifest: dict[str, dict[str, str]]) -> None:
     with atomic_path(_manifest_path()) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
@@ -119,7 +119,7 @@ def convert(name: str) -> Path:
     manifest = read_manifest()
     manifest[name] = {"tflite_sha256": st.spec.sha256, "pt_sha256": sha256_file(st.torch_file),
                       "importer_version": IMPORTER_VERSION}
-    _write_manifest(manifest)
+    write_manifest(manifest)
     return st.torch_file
 
 
