@@ -22,6 +22,7 @@ from baseline_all import WORK, run_clip, shared_clips  # noqa: E402
 from benchutil import machine_header, mediapipe_python, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
+from posebake.models.runtime import engines  # noqa: E402
 from posebake.paths import shared_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ def main() -> int:
         print(row, flush=True)
     text = ("# End-to-end estimate speed: PoseBake vs MediaPipe CPU Pose\n\n" + header +
             f"\n- PoseBake: `--max-people {args.max_people}`, batch {8 if est.device.type == 'cpu' else 32}, "
+            f"models on {engines([est.detector.model, est.landmarker.model])} (posebake.models.runtime), "
             "models warm; MediaPipe 0.10.14 full model in its own venv, same clip, same run\n\n"
             "| clip | frames | decode ms/f | focal ms/f | detect ms/f | landmarks ms/f | camera ms/f | solve ms/f | smooth ms/f | "
             "other ms/f | ROI re-run | "
