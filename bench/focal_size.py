@@ -85,7 +85,8 @@ def main() -> None:
     text = "\n".join([
         "# The scene focal against the line detector's working size\n",
         machine_header("cpu"),
-        f"`posebake.focal.estimate_focal` on each clip's {F.SAMPLE_FRAMES} sampled frames, the frames shrunk by "
+        f"`posebake.focal.estimate_focal` on each clip's sampled frames ({F.MIN_SAMPLES}-{F.SAMPLE_FRAMES}, "
+        f"at least {F.SAMPLE_GAP} frames apart where the clip allows), the frames shrunk by "
         "an integer factor until their long side is at most the limit. Cell: error against the true focal (or "
         "the focal found, for clips without truth; 'none': the default field of view is kept), frames that gave "
         "a well-conditioned pair, and line detection's time per frame. Shipped: "

@@ -118,3 +118,15 @@ def test_estimate_cli_writes_an_estimated_K(model_files, tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert Motion.load(out).K_source == "default"
+
+
+def test_short_clips_sample_fewer_frames():
+    """Five frames spread over up to 300; never closer than SAMPLE_GAP where the clip is long enough for
+    three, and never fewer than three (a single frame never decides)."""
+    from posebake.focal import sample_frames
+
+    assert sample_frames(0, None, 40) == [0, 20, 39]
+    assert len(sample_frames(0, None, 60)) == 4 and len(sample_frames(0, None, 180)) == 5
+    assert sample_frames(0, None, 1000)[-1] == 299
+    assert sample_frames(10, 30, 100) == [10, 20, 29]
+    assert sample_frames(0, None, 100, count=2) == [0, 99]
