@@ -21,6 +21,7 @@ from baseline_all import WORK, run_clip  # noqa: E402
 from benchutil import machine_header, mediapipe_python, write_table  # noqa: E402
 
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
+from posebake.models.runtime import engines  # noqa: E402
 from posebake_dev.eval import metrics  # noqa: E402
 from posebake_dev.eval.joints import EVAL_BONES, EVAL_JOINTS, gt_joints, mid_hip, pred_joints  # noqa: E402
 from posebake_dev.eval.report import evaluate, joint_offsets, load_groundtruth  # noqa: E402
@@ -54,11 +55,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clips", type=Path, default=REPO / "bench" / "groundtruth" / "clips")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--runtime", default="auto", choices=("auto", "torch", "onnx"), help="the models' engine")
     ap.add_argument("--focal", choices=("gt", "default"), default="gt")
     ap.add_argument("--no-mediapipe", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "accuracy.md")
     args = ap.parse_args()
-    est = Estimator(args.device)
+    est = Estimator(args.device, args.runtime)
     mp_python = mediapipe_python(not args.no_mediapipe)
     header = machine_header(str(est.device))
     rows, ours_all, mp_all, offsets = [], [], [], []
@@ -90,7 +92,8 @@ def main() -> int:
                          for j, v in off.items())
     text = ("# Accuracy on the rendered ground-truth clips\n\n" + header +
             f"\n- Clips: {args.clips.relative_to(REPO) if args.clips.is_relative_to(REPO) else args.clips} "
-            f"(CMU mocap on the CMU-skeleton character, Cycles); PoseBake focal: {args.focal}; `--smooth none`\n\n"
+            f"(CMU mocap on the CMU-skeleton character, Cycles); PoseBake focal: {args.focal}; `--smooth none`; "
+            f"models on {engines([est.detector.model, est.landmarker.model])}\n\n"
             "| clip | method | detected | MPJPE mm | PA-MPJPE mm | root err mm | root err % dist | accel err mm/f² | "
             "bone CV | foot skate cm/f |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
             "\n\n## Systematic landmark vs joint-centre offset (PoseBake, mean over clips, mm, camera axes)\n\n"

@@ -37,6 +37,7 @@ def test_fetch_from_dir_then_noop_then_detects_corruption(offline_source, tmp_pa
     for spec in MODELS.values():
         assert (cache / "models" / spec.filename).is_file()
         assert (cache / "models" / f"{spec.name}.pt").is_file()
+        assert (cache / "models" / f"{spec.name}.onnx").is_file()  # the CPU engine's copy (models/runtime.py)
 
     second = _run(["models", "fetch", "--from", str(offline_source)], cache)
     assert second.returncode == 0 and second.stdout.count("ok (cached)") == len(MODELS), second.stdout

@@ -121,19 +121,31 @@ class Estimator:
         self.timings[stage] += time.perf_counter() - t0
         return res
 
-    def _refine_rois(self, image: FrameBatch, rois: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    def _refine_rois(self, image: FrameBatch, rois: np.ndarray, settled: float, iterations: int = 3
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """Re-centre detector ROIs on the landmarks' own ROI a few times (returns rois, pose flags).
 
         The detector's alignment keypoints can be far off on hard frames (backlight, small people): one
         crop may hold a person at a third of its size, and the landmark model's pose flag stays low. Its
         landmarks still point roughly at the body, and the ROI they imply converges onto the person in
-        two or three steps, so a weak detection becomes a confident track instead of being dropped.
+        two or three steps, so a weak detection becomes a confident track instead of being dropped. A
+        candidate whose ROI moved less than `settled` of its size (and changed size by under 15 %), the
+        offsets at which tracking takes a predicted ROI as good as the sequential one, is not run again.
         """
+        rois = rois.copy()
         flags = np.zeros(len(rois))
+        todo = np.arange(len(rois))
         for _ in range(iterations):
-            res = self._landmarks(image, rois, np.zeros(len(rois), dtype=np.int64), stage="detect")
-            flags = res.pose_flag.float().cpu().numpy()
-            rois = res.next_rois().float().cpu().numpy()
+            res = self._landmarks(image, rois[todo], np.zeros(len(todo), dtype=np.int64), stage="detect")
+            flags[todo] = res.pose_flag.float().cpu().numpy()
+            new = res.next_rois().float().cpu().numpy()
+            size = np.maximum(rois[todo, 2], 1.0)
+            moved = ((np.linalg.norm(new[:, :2] - rois[todo, :2], axis=1) / size > settled)
+                     | (np.abs(new[:, 2] / size - 1.0) > 0.15))
+            rois[todo] = new
+            todo = todo[moved]
+            if len(todo) == 0:
+                break
         return rois, flags
 
     def _start_tracks(self, tracks: list[Track], image: FrameBatch, frame: int, opts: EstimateOptions,
@@ -147,7 +159,7 @@ class Estimator:
             rois = rois[roi_distance(rois, live_rois).min(axis=1) >= 0.3]
         if len(rois) == 0:
             return next_id
-        rois, flags = self._refine_rois(image, rois)
+        rois, flags = self._refine_rois(image, rois, opts.redo_threshold)
         confident = np.flatnonzero(flags >= opts.pose_flag_threshold)
         confident = confident[np.argsort(-flags[confident])]
         # Someone lost recently and seen again near where they were keeps their id (Hungarian assignment).
@@ -246,7 +258,9 @@ class Estimator:
         self.timings.clear()
         self.warnings = []
         self._hand_states = {}
-        decoder = VideoDecoder(video)
+        t_wait = time.perf_counter()
+        decoder = VideoDecoder(video)  # opening and probing the container: reading the video, timed as decode
+        self.timings["decode"] += time.perf_counter() - t_wait
         info = decoder.info
         K, K_source = intrinsics(info.width, info.height, focal=opts.focal, fov=opts.fov, video_path=info.path)
         self.focal_note = ""
@@ -338,7 +352,9 @@ class Estimator:
         if found.focal_px is not None:
             K, K_source = make_K(found.focal_px, info.width, info.height), "estimated"
         if camera is not None:
-            camera.set_K(K)
+            t0 = time.perf_counter()
+            camera.set_K(K)  # the rotations of the point tracks held until now: camera work
+            self.timings["camera"] += time.perf_counter() - t0
         return K, K_source
 
     def _assemble(self, tracks: list[Track], n_frames: int, info, K: np.ndarray, K_source: str,
