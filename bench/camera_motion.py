@@ -34,7 +34,9 @@ SETTINGS: dict[str, dict[str, object]] = {
     "LK window 15, re-detect below 37.5 % of the last detection": {"REDETECT_SHARE": 0.375, "REDETECT_BELOW": 1e9},
     "LK window 15, re-detect below 150 or 75 % (shipped)": {},
     "shipped, 2 levels": {"LK_LEVELS": 2},
+    "shipped, 300 corners": {"MAX_CORNERS": 300},
     "shipped, 250 corners": {"MAX_CORNERS": 250},
+    "shipped, RANSAC 32": {"RANSAC_ITERATIONS": 32},
     "shipped, work width 480": {"WORK_WIDTH": 480},
 }
 
