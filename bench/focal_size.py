@@ -36,7 +36,7 @@ def sampled_grays(path: Path) -> list[np.ndarray]:
     for first, batch in dec.batches(8, 0, sampler.last + 1):
         if sampler.offer(first, batch):
             break
-    return [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in sampler.frames]
+    return sampler.grays
 
 
 def cases() -> list[tuple[str, Path, float | None]]:

@@ -130,3 +130,23 @@ def test_short_clips_sample_fewer_frames():
     assert sample_frames(0, None, 1000)[-1] == 299
     assert sample_frames(10, 30, 100) == [10, 20, 29]
     assert sample_frames(0, None, 100, count=2) == [0, 99]
+
+
+def test_line_search_started_frame_by_frame_gives_the_same_focal():
+    """The estimate starts each sampled frame's line search as it is decoded (a pool); the vanishing points
+    still run in frame order, so the focal and the per-frame values are those of one search at the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from posebake.decode import VideoDecoder
+    from posebake.focal import FocalSampler, sample_frames
+
+    path = CLIPS / "hop_elevated.mp4"
+    decoder = VideoDecoder(path)
+    wanted = sample_frames(0, None, decoder.info.frame_count)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sampler = FocalSampler(wanted, pool)
+        for first, batch in decoder.batches(8, 0, max(wanted) + 1):
+            sampler.offer(first, batch)
+        early = sampler.estimate()
+    late = estimate_focal_from_video(path)
+    assert early.focal_px is not None and early.focal_px == late.focal_px and early.per_frame == late.per_frame

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,26 +208,35 @@ def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
     A frame without a well-conditioned pair (the person hides the lines, motion blur) says nothing about the
     focal, so it is not counted against the others; a frame that gives a different focal is. At least
     MIN_FRAMES frames must give one, and more than half of those must agree within FRAME_AGREEMENT."""
-    grays = [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame for frame in frames]
-    # Line detection is most of the cost (~0.15-0.2 s a 1080p frame, bench/RESULTS.md) and OpenCV lets go of
-    # the GIL while it runs: one frame per core. The vanishing points then run in frame order, so the random
-    # draws, and the result, are those of a sequential run.
+    grays = [_gray(frame) for frame in frames]
+    # Line detection is most of the cost (30-40 ms a 1080p frame, bench/results/focal_size.md) and OpenCV lets
+    # go of the GIL while it runs: one frame per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(grays), os.cpu_count() or 1))) as pool:
         found_segments = list(pool.map(line_segments, grays))
+    return focal_from_segments(grays, found_segments)
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
+
+
+def focal_from_segments(grays: list[np.ndarray], found_segments: list[np.ndarray]) -> FocalEstimate:
+    """`estimate_focal` once each frame's line segments are found. The vanishing points run in frame order,
+    so the random draws, and the result, do not depend on how the line search was scheduled."""
     per_frame: list[float | None] = []
     rng = np.random.default_rng(0)
     for gray, segs in zip(grays, found_segments):
         per_frame.append(frame_focal(gray, rng, segs))
     found = np.array([f for f in per_frame if f is not None])
     if len(found) < MIN_FRAMES:
-        return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(frames) - len(found)} "
-                                   f"of {len(frames)} frames", per_frame)
+        return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(grays) - len(found)} "
+                                   f"of {len(grays)} frames", per_frame)
     median = float(np.median(found))
     agree = np.abs(found / median - 1.0) <= FRAME_AGREEMENT
     if agree.sum() * 2 <= len(found):
         return FocalEstimate(None, f"frames disagree (focal {found.min():.0f}-{found.max():.0f} px)", per_frame)
-    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(frames)} frames agree"
-                         + (f", {len(frames) - len(found)} without a usable pair" if len(found) < len(frames) else ""),
+    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(grays)} frames agree"
+                         + (f", {len(grays) - len(found)} without a usable pair" if len(found) < len(grays) else ""),
                          per_frame)
 
 
@@ -244,20 +253,32 @@ def sample_frames(start: int, end: int | None, frame_count: int | None, count: i
 
 class FocalSampler:
     """Collects the sampled frames while the estimator decodes the clip anyway, so the focal costs no second
-    decode: `offer` every batch, in order; once it returns True (or the clip ended), call `estimate`."""
+    decode: `offer` every batch, in order; once it returns True (or the clip ended), call `estimate`.
 
-    def __init__(self, wanted: list[int]) -> None:
+    With a `pool`, each sampled frame's line search starts as soon as the frame is offered and runs beside
+    the rest of the estimate; without one, `estimate` searches them all (one per core). Searching them all
+    at the end left a core idle while the last ones ran (a 40-frame clip: its three frames on two cores)."""
+
+    def __init__(self, wanted: list[int], pool: Executor | None = None) -> None:
         self.wanted = set(wanted)
         self.last = max(wanted)
-        self.frames: list[np.ndarray] = []
+        self.pool = pool
+        self.grays: list[np.ndarray] = []
+        self.segments: list[Future[np.ndarray]] = []
 
     def offer(self, first: int, batch: np.ndarray) -> bool:
         """Keep the batch's wanted frames (absolute indices from `first`); True once the last one is kept."""
-        self.frames.extend(batch[i].copy() for i in range(len(batch)) if first + i in self.wanted)
+        for i in range(len(batch)):
+            if first + i in self.wanted:
+                self.grays.append(_gray(batch[i]))  # a new array: the batch's buffer may be reused
+                if self.pool is not None:
+                    self.segments.append(self.pool.submit(line_segments, self.grays[-1]))
         return first + len(batch) > self.last
 
     def estimate(self) -> FocalEstimate:
-        return estimate_focal(self.frames)
+        if self.pool is None:
+            return estimate_focal(self.grays)
+        return focal_from_segments(self.grays, [f.result() for f in self.segments])
 
 
 def estimate_focal_from_video(path: str | Path, start: int = 0, end: int | None = None,
