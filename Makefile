@@ -69,6 +69,9 @@ groundtruth: $(BIN)/.installed
 bench: models
 	bench/mediapipe_env.sh
 	$(BIN)/python bench/models.py
+	$(BIN)/python bench/onnx_runtime.py
+	$(BIN)/python bench/camera_motion.py
+	$(BIN)/python bench/focal_size.py
 	$(BIN)/python bench/estimate.py
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/scale_camera.py
