@@ -3,6 +3,7 @@ a damaged or stale export rebuilt, and clear errors for impossible choices."""
 from __future__ import annotations
 
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -81,3 +82,20 @@ def test_a_damaged_export_is_rebuilt(model_files, tmp_path, monkeypatch):
     assert not onnx_ok(name)
     reg, logits = load_runner(name, CPU, "onnx")(torch.rand(1, 3, 224, 224))
     assert onnx_ok(name) and reg.shape == (1, 2254, 12) and logits.shape == (1, 2254, 1)
+
+
+def test_no_onnx_copy_possible_falls_back_to_torch(model_files, tmp_path, monkeypatch, caplog):
+    """A model cache fetched before the ONNX engine existed, where no copy can be made (here: ONNX Runtime
+    installed without the `onnx` exporter package; likewise a read-only cache): `auto` runs torch and says
+    why; an explicit `onnx` fails with the reason."""
+    cache = tmp_path / "cache"
+    shutil.copytree(model_files.parent, cache)
+    monkeypatch.setenv("POSEBAKE_CACHE", str(cache))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    name = "pose_detection"
+    onnx_path(name).unlink()
+    with caplog.at_level("WARNING"):
+        runner = load_runner(name, CPU, "auto")
+    assert runner.engine == "torch" and "runs on torch" in caplog.text and "pip install onnx" in caplog.text
+    with pytest.raises(PoseBakeError, match="cannot export pose_detection to ONNX.*pip install onnx"):
+        load_runner(name, CPU, "onnx")

@@ -168,8 +168,15 @@ def load_runner(name: str, device: torch.device | str = "cpu", runtime: str = "a
     if pick_runtime(runtime, device) == "torch":
         return TorchRunner(_kept(name, store.load_model(name, device)))
     if not onnx_ok(name):
-        store.load_model(name)  # a missing or unconverted model fails here with the fetch hint
-        export_onnx(name)
+        module = store.load_model(name)  # a missing or unconverted model fails here with the fetch hint
+        try:
+            export_onnx(name)
+        except (OSError, PoseBakeError) as exc:  # a read-only cache fetched by an older version, no `onnx`
+            if runtime == "onnx":
+                raise PoseBakeError(f"cannot export {name} to ONNX in {store.models_dir()}: {exc}") from exc
+            log.warning("%s runs on torch: no ONNX copy could be made (%s); `posebake models fetch` with a "
+                        "writable cache makes one", name, exc)
+            return TorchRunner(_kept(name, module))
     from ..device import configure_cpu_threads
 
     return OnnxRunner(_session(name, configure_cpu_threads()))
