@@ -79,7 +79,9 @@ def test_keeps_the_joint_depth_where_it_cannot_measure() -> None:
 
 def test_rendered_clip_root_is_nearer_the_truth_than_the_joint_solve(model_files) -> None:
     """forward_jumps_tracking (1.567 m character, true focal and height, the first 60 frames): the joint solve
-    puts the root about 5 % too far; the bone-length depth is within 3.5 % and nearer the truth."""
+    puts the root 3.2 % (ONNX Runtime) / 3.5 % (torch) too far, about 5 % before the 2026-12-02 engine and
+    detection changes; the bone-length depth is within 3.5 % (2.2-2.3 %) and nearer the truth by at least half
+    a point."""
     from posebake.estimate import EstimateOptions, Estimator
     from posebake_dev.eval.joints import gt_joints, mid_hip
 
@@ -95,4 +97,4 @@ def test_rendered_clip_root_is_nearer_the_truth_than_the_joint_solve(model_files
         true_root = mid_hip(gt_joints(gt))[m.frame_start:m.frame_start + len(root)]
         bias[bone] = float(np.nanmedian(root[:, 2] / true_root[:, 2]) - 1)
     assert abs(bias[True]) < 0.035, bias
-    assert abs(bias[True]) < abs(bias[False]) - 0.01, bias
+    assert abs(bias[True]) < abs(bias[False]) - 0.005, bias
