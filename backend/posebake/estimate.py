@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .bonedepth import refine_root_depth
+from .assemble import assemble_motion
 from .camera import intrinsics, make_K
 from .camera_motion import CameraRotationTracker
 from .crop import FrameBatch
@@ -31,7 +31,7 @@ from .device import configure_cpu_threads, pick_device, torch_threads
 from posebake_core.errors import PoseBakeError
 from .focal import FocalEstimate, FocalSampler, sample_frames
 from .hand_track import HandState, track_hands
-from .hands import MIN_HAND_PX, HandLandmarker, assemble_hands, load_hand_landmarker
+from .hands import MIN_HAND_PX, HandLandmarker, load_hand_landmarker
 from .landmarker import LandmarkResult, PoseLandmarker
 from .lifting import DEFAULT_LIFTER, LIFTERS
 from .models.runtime import load_runner
@@ -39,8 +39,6 @@ from .palm import PalmDetector, load_palm_detector
 from posebake_core.motion import Motion
 from posebake_core.skeleton import CENTRE_JOINTS
 from posebake_core.retarget.contacts import contacts_for_motion
-from .rootsolve import consistent_scale, solve_root_translation
-from .scale import height_scale
 from .track import Track, match, roi_distance, suppress_duplicates
 
 ProgressFn = Callable[[str, int, int], None]
@@ -325,7 +323,9 @@ class Estimator:
             self.warnings.append(f"the video ended after {done} of the {total} frames its header announces (a "
                                  f"truncated or damaged file?); the motion covers those {done} frames only")
         t0 = time.perf_counter()
-        motion = self._assemble(tracks, done, info, K, K_source, opts)
+        motion = assemble_motion(tracks, done, info, K, K_source, start=opts.start,
+                                 min_track_frames=opts.min_track_frames, subject_height=opts.subject_height,
+                                 bone_depth=opts.bone_depth, hands=opts.hands)
         if camera is not None:
             motion.camera_rotation = np.stack(camera.rotations)
         self.timings["solve"] += time.perf_counter() - t0
@@ -361,53 +361,6 @@ class Estimator:
             camera.set_K(K)  # the rotations of the point tracks held until now: camera work
             self.timings["camera"] += time.perf_counter() - t0
         return K, K_source
-
-    def _assemble(self, tracks: list[Track], n_frames: int, info, K: np.ndarray, K_source: str,
-                  opts: EstimateOptions) -> Motion:
-        # a still photo (or a clip shorter than the minimum) keeps whoever was seen in every frame of it
-        kept = [t for t in tracks if len(t.frames) >= min(opts.min_track_frames, n_frames)]
-        if not kept:
-            raise PoseBakeError(f"no person found in {info.path} (frames {opts.start}–{opts.start + n_frames - 1}); "
-                                "nothing was written")
-        P, J = len(kept), 33
-        joints = np.full((P, n_frames, J, 3), np.nan, np.float32)
-        j2d = np.full((P, n_frames, J, 2), np.nan, np.float32)
-        vis = np.zeros((P, n_frames, J), np.float32)
-        for p, t in enumerate(kept):
-            f = np.asarray(t.frames)
-            X = np.stack(t.world)[:, :J].astype(np.float64)
-            X -= 0.5 * (X[:, 23:24] + X[:, 24:25])  # root-relative to the mid-hip
-            X = consistent_scale(X)
-            if opts.subject_height is not None:
-                X *= height_scale(X, opts.subject_height)
-            u = np.stack(t.image)[:, :J].astype(np.float64)
-            w = np.stack(t.visibility)[:, :J].astype(np.float64)
-            size = (info.width, info.height)
-            t_root = solve_root_translation(X, u, w, K, size)
-            if opts.bone_depth:
-                t_root = refine_root_depth(X, u, w, K, size, t_root)
-            joints[p, f] = X + t_root[:, None]
-            j2d[p, f] = u
-            vis[p, f] = w
-        solved = np.isfinite(joints).all(axis=-1).any(axis=(1, 2))  # a track the root solve could place
-        if not solved.any():
-            raise PoseBakeError(f"no person could be placed in 3D in {info.path} (the root solve gave no finite "
-                                f"joint for any of {P} track(s)); check --focal/--fov (f = {K[0, 0]:.4g} px from "
-                                f"{K_source}); nothing was written")
-        if not solved.all():
-            kept = [t for t, ok in zip(kept, solved) if ok]
-            joints, j2d, vis, P = joints[solved], j2d[solved], vis[solved], int(solved.sum())
-        if opts.hands:
-            hands_cam, hands_2d, hands_conf = assemble_hands(kept, n_frames, joints)
-        else:
-            hands_cam = hands_2d = hands_conf = None
-        motion = Motion(joints_cam=joints, joints_2d=j2d, visibility=vis, fps=info.fps, K=K,
-                        hands_cam=hands_cam, hands_2d=hands_2d, hands_conf=hands_conf,
-                        image_size=(info.width, info.height), K_source=K_source,
-                        track_ids=np.array([t.track_id for t in kept]), frame_start=opts.start,
-                        subject_height=np.full(P, np.nan if opts.subject_height is None else opts.subject_height),
-                        source_video=str(info.path))
-        return motion.order_tracks()
 
 
 def _boxes_by_frame(tracks: list[Track], first: int, n: int) -> list[list[np.ndarray]]:

@@ -31,9 +31,10 @@ from scipy.optimize import least_squares
 
 MIN_SEGMENT_FRAC = 0.04  # of the image diagonal
 #: Longest side LSD sees. On the lab's four calibrated 1080p views the focal at half size is as close to the
-#: calibration as at full size (errors -3.5/-4.3/-1.3/-0.7 % vs -3.8/-4.0/-0.7/-1.1 %, and cam02 gives 5 usable
-#: frames instead of 2); a far checkered floor at 1280 px loses its fine lines when halved (walk_far: -5 % ->
-#: -13 %), so frames up to 1280 px keep their size (bench/results/focal_size.md).
+#: calibration as at full size (errors -3.5/-4.2/-1.3/-0.6 % vs -3.8/-4.0/-0.7/-1.1 %, and cam01/cam02 give 3/5
+#: usable frames instead of 2/2); a far checkered floor at 1280 px loses its fine lines when halved (walk_far:
+#: -5 % -> -13 %), so frames up to 1280 px keep their size (bench/results/focal_size.md). Without truth, the
+#: basketball clip's focal moves from 2002 to 2186 px.
 LSD_MAX_SIDE = 1280
 INLIER_PX = 1.0  # endpoint distance from the line through the midpoint and the vanishing point
 RANSAC_ITERS = 500

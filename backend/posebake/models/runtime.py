@@ -1,8 +1,9 @@
 """Which engine runs a model: ONNX Runtime on the CPU, torch everywhere else.
 
-On the 2-core CPU box ONNX Runtime runs our import of the pose landmark model 1.8x (batch 8) to 2.1x
-(batch 1) faster than torch with the same threads, outputs within 6e-3 crop pixels
-(bench/results/onnx_runtime.md). CUDA stays on torch (fp16 autocast, tested in tests/test_cuda.py).
+With the same threads ONNX Runtime runs our import of the pose landmark model 1.2x (Intel Xeon) to 1.8x
+(AMD EPYC) faster than torch at batch 8 and 2x at batch 1 on the 2-core CPU boxes, outputs within 1.8e-5 of
+each output's range (bench/results/onnx_runtime.md, tests/test_runtime.py). CUDA stays on torch (fp16
+autocast, tested in tests/test_cuda.py).
 
 The ONNX file is exported from the converted torch module (never downloaded): at `posebake models fetch`,
 or on first use for a cache made before. Like the .pt, it is written atomically and trusted only while the
