@@ -180,7 +180,8 @@ def main() -> int:
             "| clip | camera tilt ° (down) | skeleton pitch error ° | network 3D + network 2D | true 3D + network 2D | "
             "network 3D + true 2D |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(diag_rows) +
             "\n\n## 3b. The focal estimate from the scene's vanishing points (`posebake.focal`)\n\n"
-            "Without `--focal`, PoseBake samples 5 frames, finds two orthogonal vanishing points and takes "
+            "Without `--focal`, PoseBake samples 3-5 frames (at least 15 apart where the clip allows), finds two "
+            "orthogonal vanishing points and takes "
             "f = sqrt(-(v1 - c).(v2 - c)); it keeps the 55° default when no pair is well conditioned or the frames "
             "disagree.\n\n| clip | true focal px | estimated px | error % | outcome |\n|---|---:|---:|---:|---|\n" +
             "\n".join(focal_est_rows) +
