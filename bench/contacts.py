@@ -152,7 +152,11 @@ def main() -> None:
                  "stance feet move 2-3 m/s in the world frame, mostly in depth: the 3D speed alone finds none, "
                  "the image finds them. walk_far's person is ~50 px tall, and its detections start early and end "
                  "late; its ground truth also misses stances: the mocap floor under its second left stance is "
-                 "3 cm or more above the first, beyond the 3 cm of the definition.")
+                 "3 cm or more above the first, beyond the 3 cm of the definition. hop_elevated's F1 swings with "
+                 "any small change to the estimate, since tracking feeds each frame's landmarks into the next "
+                 "crop: measured 2026-12-02 with the same code, 0.79 (torch, batch 8), 0.64 (ONNX Runtime, "
+                 "batch 8, the default since then), 0.75 (either engine, batch 4), 0.67 / 0.69 (batch 16); the "
+                 "other clips moved by at most 0.01 between the engines.")
     (REPO / "bench" / "results" / "contacts.md").write_text("\n".join(lines) + "\n")
 
 
