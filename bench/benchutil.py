@@ -66,3 +66,8 @@ def write_table(path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(f"wrote {path}")
+
+
+def box() -> str:
+    """'2-core <CPU model> box': the machine, for a result's first sentence."""
+    return f"{os.cpu_count()}-core {cpu_model()} box"

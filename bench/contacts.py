@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchutil import box  # the bench folder: this script's own, or put on the path by its importers
+
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = REPO / "bench" / "groundtruth" / "clips"
 WORK = REPO / "bench" / ".work" / "contacts"
@@ -130,7 +132,7 @@ def main() -> None:
         rows.append((name, share, *f1(*counts["shipped"]), f1(*counts["3d"])[2], f1(*counts["ankle"])[2]))
         print(rows[-1], flush=True)
     lines = ["# Foot contacts on estimated motion against the ground truth's\n",
-             f"Measured {time.strftime('%Y-%m-%d')} with `bench/contacts.py` on the 2-core AMD EPYC box. Ground "
+             f"Measured {time.strftime('%Y-%m-%d')} with `bench/contacts.py` on the {box()}. Ground "
              "truth: a heel or toe site within 3 cm of its lowest height and moving under 1 cm/frame. "
              "Detected: `posebake_core.retarget.contacts.contacts_for_motion` (heel or toe low, and slow in the world "
              "or across the image once the camera's turning is removed) on the canonical pose the bake uses "

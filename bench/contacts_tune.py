@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contacts as C  # noqa: E402
+from benchutil import box  # noqa: E402
 from posebake_core.retarget.contacts import (CONTACT_HEIGHT, CONTACT_LOW_PCT, CONTACT_MIN_FRAMES,  # noqa: E402
                                              CONTACT_SPEED)
 
@@ -83,7 +84,7 @@ def main() -> None:
     runner = {k: runner_locked(th) for k, th in (("best", best), ("shipped", shipped))}
     fmt = lambda th: ", ".join(f"{k} {v:g}" for k, v in th.items())  # noqa: E731
     lines = ["# Foot-contact thresholds on unreserved motions\n",
-             f"Measured {time.strftime('%Y-%m-%d')} with `bench/contacts_tune.py` on the 2-core AMD EPYC box. Grid: "
+             f"Measured {time.strftime('%Y-%m-%d')} with `bench/contacts_tune.py` on the {box()}. Grid: "
              + ", ".join(f"{k} {list(v)}" for k, v in GRID.items())
              + ". Tuning clips: CMU 131_01, 131_02, 03_02, 01_02 (none reserved). Grid best by pooled F1 there: "
              + fmt(best) + f"; shipped (`posebake_core.retarget.contacts`): {fmt(shipped)}. Ground-truth contact as "

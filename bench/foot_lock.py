@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contacts as C  # noqa: E402
+from benchutil import box  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "groundtruth"))
 from gtio import read_frames  # noqa: E402
@@ -91,7 +92,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     lines = ["# Foot slide of a bake in the ground truth's contact frames, lock off and on\n",
-             f"Measured {time.strftime('%Y-%m-%d')} with `bench/foot_lock.py` on the 2-core AMD EPYC box: each "
+             f"Measured {time.strftime('%Y-%m-%d')} with `bench/foot_lock.py` on the {box()}: each "
              "rendered clip's estimate (true focal) baked onto the CMU-skeleton character; median movement "
              "(cm/frame, scene units scaled by the ground truth's leg length over the rig's) of the baked ankle, "
              "ball of the foot, and the deformed mesh's heel and toe tip (picked as the ground truth's sites) "

@@ -20,6 +20,7 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "groundtruth"))
 from gtio import read_frames  # noqa: E402
+from benchutil import box  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("POSEBAKE_DATA", REPO.parent / "shared" / "data"))
@@ -133,7 +134,7 @@ def main(args: list[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (WORK / "rows.json").write_text(json.dumps(rows, indent=1))
     head = ("# Baking onto real rigs, checked against the video\n\n"
-            f"Measured {time.strftime('%Y-%m-%d')} with `bench/rigs.py` on the 2-core AMD EPYC box (no GPU), "
+            f"Measured {time.strftime('%Y-%m-%d')} with `bench/rigs.py` on the {box()} (no GPU), "
             "bpy 5.0.1. Each row: `posebake bake MOTION --rig RIG --preview` (matched camera), then "
             "bench/rig_measure.py in pip bpy. Joints: the rig's hips, knees, ankles, shoulders, elbows and wrists "
             "projected through the created camera, against the Motion's 2D landmarks (median over frames and "

@@ -16,6 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contacts as C  # noqa: E402
+from benchutil import box  # noqa: E402
 from posebake_core.motion import Motion  # noqa: E402
 from posebake_core.retarget.prepare import BakeOptions, prepared_joints  # noqa: E402
 from posebake_core.retarget.sole import sole_pitch  # noqa: E402
@@ -53,7 +54,7 @@ def main() -> None:
                          pitch_deg(raw, side, t), pitch_deg(levelled, side, t)))
             print(rows[-1], flush=True)
     lines = ["# Planted feet: sole pitch against the ground truth\n",
-             f"Measured {time.strftime('%Y-%m-%d')} with `bench/sole_pitch.py` on the 2-core AMD EPYC box: each "
+             f"Measured {time.strftime('%Y-%m-%d')} with `bench/sole_pitch.py` on the {box()}: each "
              "rendered clip's estimate (true focal) in the bake's world frame; per foot, the median heel-to-toe-tip "
              "pitch (degrees, negative: toes down) over the ground truth's contact frames of that foot: the ground "
              "truth's own sole, BlazePose's heel and toe-tip landmarks as estimated, and the same after "

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contacts as C  # noqa: E402
+from benchutil import box  # noqa: E402
 from multiview_root import CLIP, read_qualisys  # noqa: E402
 from posebake_core.motion import Motion  # noqa: E402
 from posebake_core.retarget.prepare import BakeOptions, prepared_joints  # noqa: E402
@@ -78,7 +79,7 @@ def main() -> None:
                      degrees(trunk, true_up), BEFORE.get(clip, float("nan")), kind))
         print(rows[-1], flush=True)
     lines = ["# The world's up against gravity\n",
-             f"Measured {time.strftime('%Y-%m-%d')} with `bench/world_up.py` on the 2-core AMD EPYC box: each "
+             f"Measured {time.strftime('%Y-%m-%d')} with `bench/world_up.py` on the {box()}: each "
              "committed ground-truth clip estimated with its true focal; the angle (degrees) between the up the bake "
              "uses (the floor's normal, `world.to_world`) and the true up, in the first frame's camera axes. Beside "
              "it the body's up prior alone (ankles to shoulders in the quarter of frames with the straightest "
