@@ -7,7 +7,7 @@ import torch
 from posebake.crop import FrameBatch, crop
 from posebake.detector import PoseDetector, ssd_anchors, weighted_nms
 from posebake.landmarker import PoseLandmarker
-from posebake.models import load_model
+from posebake.models.runtime import load_runner
 
 from .conftest import read_frame
 
@@ -39,7 +39,7 @@ def test_weighted_nms_blends_overlaps_and_keeps_separate_people():
 
 def test_detector_finds_the_runner(model_files, videos):
     frame = read_frame(videos / "phalp_running_woman.mp4", 60)
-    det = PoseDetector(load_model("pose_detection"), torch.device("cpu"))(_image(frame))[0]
+    det = PoseDetector(load_runner("pose_detection"), torch.device("cpu"))(_image(frame))[0]
     assert len(det.scores) == 1 and det.scores[0] > 0.5
     x0, y0, x1, y1 = RUNNER_BOX
     cx, cy = ((det.boxes[0, :2] + det.boxes[0, 2:]) / 2).tolist()
@@ -51,10 +51,10 @@ def test_detector_finds_the_runner(model_files, videos):
 def test_landmarks_on_both_people(model_files, videos):
     frame = read_frame(videos / "mmhuman3d_two_people_handshake.mp4", 30)
     img = _image(frame)
-    det = PoseDetector(load_model("pose_detection"), torch.device("cpu"))(img)[0]
+    det = PoseDetector(load_runner("pose_detection"), torch.device("cpu"))(img)[0]
     assert len(det.scores) == 2
     rois = det.rois()
-    res = PoseLandmarker(load_model("pose_landmark_full"), torch.device("cpu"))(
+    res = PoseLandmarker(load_runner("pose_landmark_full"), torch.device("cpu"))(
         img, rois, torch.zeros(2, dtype=torch.long))
     assert (res.pose_flag > 0.9).all()
     # Metric world skeleton: adult shoulder and hip widths.

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .crop import FrameBatch, letterbox_rois, roi_to_image
-from .models.runtime import Runner, as_runner
+from .models.runtime import Runner
 
 INPUT_SIZE = 224
 STRIDES = (8, 16, 32, 32, 32)
@@ -97,9 +97,9 @@ def weighted_nms(boxes: torch.Tensor, keypoints: torch.Tensor, scores: torch.Ten
 class PoseDetector:
     """Runs the detector on batches of frames and returns per-frame `Detections` in pixels."""
 
-    def __init__(self, model: torch.nn.Module | Runner, device: torch.device, score_threshold: float = 0.5,
+    def __init__(self, model: Runner, device: torch.device, score_threshold: float = 0.5,
                  iou_threshold: float = 0.3) -> None:
-        self.model = as_runner(model)
+        self.model = model  # `models.runtime.load_runner("pose_detection", ...)`
         self.device = device
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold

@@ -237,8 +237,7 @@ class Estimator:
         runs on one thread: with two, SmoothNet's first call after the landmark loop took 70-110 ms instead
         of 9 on 40-frame clips (two thread pools taking turns on two cores), and one thread costs nothing
         on the runner (80.0 vs 79.2 fps)."""
-        onnx = getattr(self.landmarker.model, "engine", "torch") == "onnx"
-        with torch_threads(1 if onnx else None):
+        with torch_threads(1 if self.landmarker.model.engine == "onnx" else None):
             return self._run(video, opts or EstimateOptions(), progress, cancel)
 
     def _run(self, video: str | Path, opts: EstimateOptions, progress: ProgressFn | None,

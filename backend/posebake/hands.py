@@ -19,9 +19,7 @@ import torch
 
 from .crop import FrameBatch, roi_to_image
 from .detector import alignment_roi
-from .models.registry import MODELS
-from .models.runtime import Runner, as_runner, load_runner
-from .tflite.graph import select_outputs
+from .models.runtime import Runner, load_runner
 
 INPUT_SIZE = 224
 NUM_HAND = 21
@@ -102,11 +100,9 @@ def rois_from_hand(points: np.ndarray) -> np.ndarray:
 class HandLandmarker:
     """The hand landmark model on many regions at once."""
 
-    def __init__(self, model: torch.nn.Module | Runner, device: torch.device) -> None:
+    def __init__(self, model: Runner, device: torch.device) -> None:
         # Outputs: 0 landmarks (21 x (x, y, z) in crop pixels), 1 hand flag, 2 handedness, 3 world landmarks.
-        if isinstance(model, torch.fx.GraphModule):
-            model = select_outputs(model, list(MODELS["hand_landmark_full"].outputs))
-        self.model = as_runner(model)
+        self.model = model
         self.device = device
 
     @torch.no_grad()

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from .crop import FrameBatch, roi_to_image
-from .tflite.graph import select_outputs
 from .detector import alignment_roi
-from .models.registry import MODELS
-from .models.runtime import Runner, as_runner
+from .models.runtime import Runner
 
 INPUT_SIZE = 256
 NUM_POINTS = 39
@@ -70,11 +68,10 @@ def refine_with_heatmap(xy: torch.Tensor, heatmap: torch.Tensor, kernel: int = H
 class PoseLandmarker:
     """Runs the landmark model on many ROIs at once (all persons of a batch of frames)."""
 
-    def __init__(self, model: torch.nn.Module | Runner, device: torch.device, refine: bool = True) -> None:
-        # Outputs: 0 landmarks, 1 pose flag, 2 segmentation (dropped: never used), 3 heatmap, 4 world.
-        if isinstance(model, torch.fx.GraphModule):
-            model = select_outputs(model, list(MODELS["pose_landmark_full"].outputs))
-        self.model = as_runner(model)
+    def __init__(self, model: Runner, device: torch.device, refine: bool = True) -> None:
+        # `models.runtime.load_runner("pose_landmark_full", ...)`: outputs 0 landmarks, 1 pose flag, 3 heatmap,
+        # 4 world (2, the segmentation mask, is never used and pruned).
+        self.model = model
         self.device = device
         self.refine = refine
 

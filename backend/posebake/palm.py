@@ -16,7 +16,7 @@ import torch
 
 from .crop import FrameBatch, roi_to_image
 from .detector import SCORE_CLIP, ssd_anchors, weighted_nms
-from .models.runtime import Runner, as_runner, load_runner
+from .models.runtime import Runner, load_runner
 
 INPUT_SIZE = 192
 #: SSD layout of palm_detection_full (MediaPipe's palm_detection_full graph: 4 layers, strides 8, 16, 16,
@@ -56,8 +56,8 @@ def palm_to_roi(box: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
 class PalmDetector:
     """The palm detection model over square search regions of many frames at once."""
 
-    def __init__(self, model: torch.nn.Module | Runner, device: torch.device) -> None:
-        self.model = as_runner(model)
+    def __init__(self, model: Runner, device: torch.device) -> None:
+        self.model = model
         self.device = device
         self.anchors = torch.from_numpy(ssd_anchors(INPUT_SIZE, STRIDES)).to(device)
 

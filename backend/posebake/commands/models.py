@@ -80,16 +80,16 @@ def _check(args: argparse.Namespace) -> int:
     from ..device import describe, pick_device
     from ..draw import draw_pose
     from ..landmarker import PoseLandmarker
-    from ..models import load_model
+    from ..models.runtime import load_runner
 
     device = pick_device(args.device)
     frame = next(iter(iter_batches(args.video, batch_size=1, start=args.frame, end=args.frame + 1)))[1][0]
     img = FrameBatch(frame[None], device)
-    detections = PoseDetector(load_model("pose_detection", device), device)(img)[0]
+    detections = PoseDetector(load_runner("pose_detection", device), device)(img)[0]
     if len(detections.scores) == 0:
         raise PoseBakeError(f"no person detected in frame {args.frame} of {args.video}")
     rois = detections.rois()
-    res = PoseLandmarker(load_model("pose_landmark_full", device), device)(
+    res = PoseLandmarker(load_runner("pose_landmark_full", device), device)(
         img, rois, torch.zeros(len(rois), dtype=torch.long, device=device))
     preview = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
     for p in range(len(rois)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import Callable, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 import torch
@@ -26,7 +26,15 @@ from posebake_core.errors import PoseBakeError
 from .registry import MODELS
 from . import store
 
-Runner = Callable[[torch.Tensor], tuple[torch.Tensor, ...]]
+
+class Runner(Protocol):
+    """What the model wrappers (detector, landmarker, hands, palm) call, whichever engine runs it."""
+
+    engine: str  # "torch" or "onnx"
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]: ...
+
+
 RUNTIMES = ("auto", "torch", "onnx")
 #: ONNX opset of the export (TorchScript exporter): 17 holds every op the TFLite importer emits for the four
 #: models (export and parity: tests/test_runtime.py).
@@ -60,11 +68,6 @@ class OnnxRunner:
         return tuple(torch.from_numpy(out) for out in self.session.run(None, {self.input: arr}))
 
 
-def as_runner(model: torch.nn.Module | Runner) -> Runner:
-    """Accept a torch module (tests, benches) or a runner (`load_runner`) alike."""
-    return TorchRunner(model) if isinstance(model, torch.nn.Module) else model
-
-
 class _Outputs(torch.nn.Module):
     """The fx module behind a plain Module: the TorchScript exporter mistakes an fx module's `graph`
     attribute for its own, and wants a tuple, not the list the importer returns."""
@@ -93,22 +96,28 @@ def onnx_path(name: str):
 
 
 def onnx_ok(name: str) -> bool:
-    """The cached ONNX file exists, is intact, and was exported from the current .pt by this exporter."""
+    """The cached ONNX file exists, is intact, and was exported by this exporter from the conversion the
+    manifest records for the pinned .tflite and this importer (a new conversion rewrites the manifest entry,
+    dropping the ONNX fields). Only the ONNX file is hashed: the engine never reads the .tflite or the .pt."""
+    from ..tflite import IMPORTER_VERSION
+
     entry = store.read_manifest().get(name, {})
     path = onnx_path(name)
-    return (store.state(name).ready and path.is_file() and entry.get("onnx_from_pt") == entry.get("pt_sha256")
-            and entry.get("onnx_exporter") == _exporter_tag(name) and entry.get("onnx_sha256") == store.sha256_file(path))
+    return (entry.get("tflite_sha256") == MODELS[name].sha256 and entry.get("importer_version") == IMPORTER_VERSION
+            and entry.get("onnx_from_pt") == entry.get("pt_sha256") and entry.get("onnx_exporter") == _exporter_tag(name)
+            and path.is_file() and entry.get("onnx_sha256") == store.sha256_file(path))
 
 
-def export_onnx(name: str) -> None:
-    """Export model `name` (the outputs PoseBake reads) from its converted torch module to NAME.onnx."""
+def export_onnx(name: str, module: torch.nn.Module | None = None) -> None:
+    """Export model `name` (the outputs PoseBake reads) from its converted torch module (`module`, when
+    already loaded) to NAME.onnx."""
     try:
         import onnx  # noqa: F401  (the TorchScript exporter needs it; checked here for a clear message)
     except ImportError as exc:
         raise PoseBakeError("exporting a model to ONNX needs the `onnx` package (pip install onnx); "
                             "or run with --runtime torch") from exc
     spec = MODELS[name]
-    module = _Outputs(_kept(name, store.load_model(name))).eval()
+    module = _Outputs(_kept(name, module if module is not None else store.load_model(name))).eval()
     sample = torch.rand(2, 3, spec.input_size, spec.input_size)
     with atomic_path(onnx_path(name)) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on constant folding: nothing a user can act on
@@ -171,7 +180,7 @@ def load_runner(name: str, device: torch.device | str = "cpu", runtime: str = "a
     if not onnx_ok(name):
         module = store.load_model(name)  # a missing or unconverted model fails here with the fetch hint
         try:
-            export_onnx(name)
+            export_onnx(name, module)
         except (OSError, PoseBakeError) as exc:  # a read-only cache fetched by an older version, no `onnx`
             if runtime == "onnx":
                 raise PoseBakeError(f"cannot export {name} to ONNX in {store.models_dir()}: {exc}") from exc
@@ -185,5 +194,5 @@ def load_runner(name: str, device: torch.device | str = "cpu", runtime: str = "a
 
 def engines(runners: Sequence[Runner]) -> str:
     """'onnx' / 'torch' / 'onnx+torch': what ran, for reports and benches."""
-    return "+".join(sorted({getattr(r, "engine", "torch") for r in runners}))
+    return "+".join(sorted({r.engine for r in runners}))
 
