@@ -167,7 +167,8 @@ def pick_runtime(runtime: str, device: torch.device) -> str:
     if not onnx_available():
         if runtime == "onnx":
             raise PoseBakeError("--runtime onnx needs onnxruntime (pip install onnxruntime)")
-        log.warning("onnxruntime is not installed: the models run on torch (about half the CPU speed)")
+        log.warning("onnxruntime is not installed: the models run on torch (slower on the CPU: "
+                    "bench/results/onnx_runtime.md)")
         return "torch"
     return "onnx"
 
