@@ -71,6 +71,30 @@ def test_frames_without_lines_do_not_outvote_two_that_agree():
     assert estimate_focal([floors[0], blank, blank]).focal_px is None
 
 
+def test_sampler_stops_searching_once_most_frames_agree():
+    """Three of five sampled frames agreeing settle the focal whatever the last two say, so the sampler leaves
+    them unsearched (a third of a short clip's focal cost); frames that do not settle it are all searched, and
+    a disagreeing frame keeps the search going."""
+    from posebake.focal import FocalSampler
+
+    blank = np.full((720, 1280), 128, np.uint8)
+    agree = [tiled_floor(1000.0, 35.0, 20.0), tiled_floor(1000.0, -30.0, 15.0), tiled_floor(1000.0, 40.0, 25.0)]
+
+    def run(frames: list[np.ndarray]):
+        sampler = FocalSampler(list(range(len(frames))))
+        for i, f in enumerate(frames):
+            sampler.offer(i, f[None])
+        return sampler.estimate()
+
+    settled = run(agree + [blank, tiled_floor(1400.0, 35.0, 20.0)])
+    assert len(settled.per_frame) == 3 and "2 more not needed" in settled.reason, settled
+    assert settled.focal_px == pytest.approx(1000.0, rel=0.03)
+    full = estimate_focal(agree + [blank, tiled_floor(1400.0, 35.0, 20.0)])
+    assert full.per_frame[:3] == settled.per_frame and full.focal_px == pytest.approx(settled.focal_px, rel=0.01)
+    mixed = run([agree[0], tiled_floor(1400.0, 35.0, 20.0), agree[1], blank, agree[2]])
+    assert len(mixed.per_frame) == 5 and mixed.focal_px == pytest.approx(1000.0, rel=0.03), mixed
+
+
 def test_blank_frames_give_no_focal():
     got = estimate_focal([np.full((360, 640), 128, np.uint8)] * 3)
     assert got.focal_px is None and got.per_frame == [None, None, None]
@@ -133,8 +157,9 @@ def test_short_clips_sample_fewer_frames():
 
 
 def test_line_search_started_frame_by_frame_gives_the_same_focal():
-    """The estimate starts each sampled frame's line search as it is decoded (a pool); the vanishing points
-    still run in frame order, so the focal and the per-frame values are those of one search at the end."""
+    """The estimate starts each sampled frame's search as it is decoded (a one-worker pool); each frame has its
+    own random draws and the searches run in frame order, so the focal and the per-frame values are those of
+    one search at the end."""
     from concurrent.futures import ThreadPoolExecutor
 
     from posebake.decode import VideoDecoder

@@ -204,7 +204,7 @@ def frame_focal(gray: np.ndarray, rng: np.random.Generator | None = None,
 
 
 def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
-    """One focal for a clip from a few grey or RGB frames of it, or None.
+    """One focal for a clip from a few grey or RGB frames of it, or None; every frame is searched.
 
     A frame without a well-conditioned pair (the person hides the lines, motion blur) says nothing about the
     focal, so it is not counted against the others; a frame that gives a different focal is. At least
@@ -214,31 +214,36 @@ def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
     # go of the GIL while it runs: one frame per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(grays), os.cpu_count() or 1))) as pool:
         found_segments = list(pool.map(line_segments, grays))
-    return focal_from_segments(grays, found_segments)
+    return focal_from_frames([frame_focal(g, _frame_rng(k), s) for k, (g, s) in enumerate(zip(grays, found_segments))])
+
+
+def _frame_rng(k: int) -> np.random.Generator:
+    """The k-th sampled frame's own random draws, so its focal does not depend on which frames were searched
+    before it or on how the searches were scheduled."""
+    return np.random.default_rng(k)
 
 
 def _gray(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
 
 
-def focal_from_segments(grays: list[np.ndarray], found_segments: list[np.ndarray]) -> FocalEstimate:
-    """`estimate_focal` once each frame's line segments are found. The vanishing points run in frame order,
-    so the random draws, and the result, do not depend on how the line search was scheduled."""
-    per_frame: list[float | None] = []
-    rng = np.random.default_rng(0)
-    for gray, segs in zip(grays, found_segments):
-        per_frame.append(frame_focal(gray, rng, segs))
+def _agreeing(found: np.ndarray) -> np.ndarray:
+    return np.abs(found / float(np.median(found)) - 1.0) <= FRAME_AGREEMENT
+
+
+def focal_from_frames(per_frame: list[float | None], skipped: int = 0) -> FocalEstimate:
+    """The clip's focal from the searched frames' own (`frame_focal`; None: no usable pair); `skipped`:
+    sampled frames left unsearched because the others had settled it (`FocalSampler`)."""
     found = np.array([f for f in per_frame if f is not None])
     if len(found) < MIN_FRAMES:
-        return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(grays) - len(found)} "
-                                   f"of {len(grays)} frames", per_frame)
-    median = float(np.median(found))
-    agree = np.abs(found / median - 1.0) <= FRAME_AGREEMENT
+        return FocalEstimate(None, f"no well-conditioned pair of vanishing points in {len(per_frame) - len(found)} "
+                                   f"of {len(per_frame)} frames", per_frame)
+    agree = _agreeing(found)
     if agree.sum() * 2 <= len(found):
         return FocalEstimate(None, f"frames disagree (focal {found.min():.0f}-{found.max():.0f} px)", per_frame)
-    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(grays)} frames agree"
-                         + (f", {len(grays) - len(found)} without a usable pair" if len(found) < len(grays) else ""),
-                         per_frame)
+    return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(per_frame)} frames agree"
+                         + (f", {len(per_frame) - len(found)} without a usable pair" if len(found) < len(per_frame) else "")
+                         + (f", {skipped} more not needed" if skipped else ""), per_frame)
 
 
 def sample_frames(start: int, end: int | None, frame_count: int | None, count: int | None = None) -> list[int]:
@@ -256,30 +261,49 @@ class FocalSampler:
     """Collects the sampled frames while the estimator decodes the clip anyway, so the focal costs no second
     decode: `offer` every batch, in order; once it returns True (or the clip ended), call `estimate`.
 
-    With a `pool`, each sampled frame's line search starts as soon as the frame is offered and runs beside
-    the rest of the estimate; without one, `estimate` searches them all (one per core). Searching them all
-    at the end left a core idle while the last ones ran (a 40-frame clip: its three frames on two cores)."""
+    Frames are searched in order, and a frame is not searched once the frames before it settle the focal:
+    more than half of all the sampled frames already agree, which no later frame can overturn. On a 40-frame
+    clip whose first two of three frames agree that saves a third of the focal's cost (a line search and its
+    vanishing points: ~90 ms of CPU a 1080p frame on the 2-core box, bench/results/estimate.md). With a
+    one-worker `pool`, each sampled frame's search starts as soon as the frame is offered and runs beside
+    the rest of the estimate; without one, `estimate` searches them."""
 
     def __init__(self, wanted: list[int], pool: Executor | None = None) -> None:
         self.wanted = set(wanted)
         self.last = max(wanted)
         self.pool = pool
         self.grays: list[np.ndarray] = []
-        self.segments: list[Future[np.ndarray]] = []
+        self.jobs: list[Future[float | None | bool]] = []
+        self.per_frame: list[float | None] = []  # searched frames' focals, in order (written by the search)
 
     def offer(self, first: int, batch: np.ndarray) -> bool:
         """Keep the batch's wanted frames (absolute indices from `first`); True once the last one is kept."""
         for i in range(len(batch)):
-            if first + i in self.wanted:
+            if first + i in self.wanted and not self._settled():
                 self.grays.append(_gray(batch[i]))  # a new array: the batch's buffer may be reused
                 if self.pool is not None:
-                    self.segments.append(self.pool.submit(line_segments, self.grays[-1]))
+                    self.jobs.append(self.pool.submit(self._search, len(self.grays) - 1))
         return first + len(batch) > self.last
+
+    def _settled(self) -> bool:
+        found = np.array([f for f in self.per_frame if f is not None])
+        return len(found) >= MIN_FRAMES and int(_agreeing(found).sum()) * 2 > len(self.wanted)
+
+    def _search(self, k: int) -> bool:
+        """Search the k-th kept frame unless the frames before it (searched in order) settled the focal."""
+        if self._settled():
+            return False
+        self.per_frame.append(frame_focal(self.grays[k], _frame_rng(k)))
+        return True
 
     def estimate(self) -> FocalEstimate:
         if self.pool is None:
-            return estimate_focal(self.grays)
-        return focal_from_segments(self.grays, [f.result() for f in self.segments])
+            for k in range(len(self.grays)):
+                self._search(k)
+        else:
+            for job in self.jobs:
+                job.result()
+        return focal_from_frames(self.per_frame, skipped=len(self.wanted) - len(self.per_frame))
 
 
 def estimate_focal_from_video(path: str | Path, start: int = 0, end: int | None = None,
