@@ -199,6 +199,12 @@ def level_flat_feet(rest: RestPose, mapping: dict[str, list[str]], full: np.ndar
 #: the foot is wrong, and moving the foot there pulls the leg off the person in the video (the CesiumMan
 #: check in tests/test_rigs.py: 4.4 % joint error with every stance planted, under its 4 % bar with this).
 FLOOR_SNAP = 0.05
+#: A planted point up to this many leg lengths *below* the ground is lifted onto it: the ground is the lower
+#: envelope of the clip's foot points, so a stance under it is the estimate's error (a foot's height drifts by
+#: 5-15 cm on elevated and close cameras), and a foot sunk into the floor is never right. Bakes of the rendered
+#: jumps held such stances 4-7 cm under the floor (bench/results/foot_lock.md, 2026-12-02); deeper than this,
+#: the floor itself is likely wrong there (ground that falls away), and the point keeps its height.
+FLOOR_SINK = 0.25
 
 
 #: A rig's rest sole joints count as standing on its own floor (the armature's origin level) when within this
@@ -216,21 +222,24 @@ def rest_sole_height(rest: RestPose, mapping: dict[str, list[str]], up: np.ndarr
     return h if abs(h) <= REST_FLOOR * float(leg_length(rj)) else 0.0
 
 
-def _on_floor(point: np.ndarray, up: np.ndarray, floor: float | None, snap: float) -> np.ndarray:
+def _on_floor(point: np.ndarray, up: np.ndarray, floor: float | None, snap: float, sink: float) -> np.ndarray:
+    """`point` put on the floor when up to `snap` above it or up to `sink` below it."""
     if floor is None:
         return point
-    gap = floor - float(point @ up)
-    return point + gap * up if abs(gap) <= snap else point
+    gap = floor - float(point @ up)  # > 0: the point is under the floor
+    return point + gap * up if -snap <= gap <= sink else point
 
 
 def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, up: np.ndarray, floor: float | None,
-                  switch: float, blend: int = 4, snap: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+                  switch: float, blend: int = 4, snap: float = np.inf,
+                  sink: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ankle goals (T,3) and weights (T,) that hold the whole foot during each contact.
 
     In a contact the foot's lowest point (heel, ball or toe tip, by its own posed rotation) is the pivot: it
     stays where it was planted while the foot rolls over it (heel strike, flat, toe-off), so the ankle moves
     exactly as the roll requires and no point on the sole slides. The first pivot is planted at its mean
-    position over the contact, put on the `floor` (the ground's height along `up`) when within `snap` of it,
+    position over the contact, put on the `floor` (the ground's height along `up`) when within `snap` above it
+    or `sink` below it (default `snap`),
     else left at its own height (always, with floor None); a later pivot takes over exactly where it stands
     at the switch (at most `switch` below the first), so the foot never jumps. `switch`: how much lower
     (scene units) a point must be to take over. Each contact blends in over `blend` frames before it and out
@@ -241,7 +250,7 @@ def pivot_targets(ankle: np.ndarray, offsets: np.ndarray, contact: np.ndarray, u
         pts = ankle[a:b, None] + offsets[a:b]  # (n,3,3) the foot's points, free
         h = pts @ up
         k = int(np.argmin(h[0]))
-        pivot = _on_floor(pts[:, k].mean(axis=0), up, floor, snap)
+        pivot = _on_floor(pts[:, k].mean(axis=0), up, floor, snap, snap if sink is None else sink)
         goal = np.empty((b - a, 3))
         for i in range(b - a):
             low = int(np.argmin(h[i]))
@@ -320,7 +329,7 @@ def lock_feet(src: CanonicalPose, rest: RestPose, mapping: dict[str, list[str]],
     heads = fk_heads(rest, full, tb, delta, anchors)  # one leg's IK leaves the other leg's joints where they are
     for S, (ih, ik, ia, l1, l2) in legs.items():
         target, w = pivot_targets(heads[:, ia], foot_offsets(rest, mapping, full, S.lower(), up), contacts[S], up,
-                                  floor, PIVOT_SWITCH * leg, blend, FLOOR_SNAP * leg)
+                                  floor, PIVOT_SWITCH * leg, blend, FLOOR_SNAP * leg, FLOOR_SINK * leg)
         goal = heads[:, ia] + w[:, None] * (target - heads[:, ia])
         sel = w > 0
         knee = two_bone_ik(heads[sel, ih], heads[sel, ik], goal[sel], l1, l2, ankle=heads[sel, ia])
