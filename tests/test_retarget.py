@@ -404,3 +404,29 @@ def test_rest_sole_height_is_the_rigs_own_floor_only_when_its_origin_is_at_its_f
     standing = RestPose.from_parent_names(list(rest.names), parents, rest.heads + shift, rest.tails + shift,
                                           rest.matrices)
     assert rest_sole_height(standing, mapping, up) == pytest.approx(0.015, abs=1e-9)
+
+
+def test_a_planted_foot_under_the_floor_is_lifted_onto_it_one_above_keeps_its_height():
+    """The lock puts a stance on the floor when it floats a little above it (FLOOR_SNAP) or has sunk into it
+    (FLOOR_SINK, a deeper band: the floor is the foot points' lower envelope, so a sunk stance is the
+    estimate's error); a stance well above the floor (a step) keeps its height."""
+    from posebake_core.retarget.contacts import FLOOR_SINK, FLOOR_SNAP, pivot_targets
+
+    up = np.array([0.0, 0.0, 1.0])
+    leg = 0.9
+    T = 12
+    offsets = np.tile(np.array([[-0.05, 0.0, -0.08], [0.1, 0.0, -0.08], [0.15, 0.0, -0.08]]), (T, 1, 1))
+    contact = np.zeros(T, bool)
+    contact[3:9] = True
+
+    def planted_height(ankle_z: float) -> float:
+        ankle = np.tile([0.0, 0.0, ankle_z], (T, 1))
+        target, w = pivot_targets(ankle, offsets, contact, up, 0.0, 0.005 * leg, snap=FLOOR_SNAP * leg,
+                                  sink=FLOOR_SINK * leg)
+        assert (w[3:9] == 1).all()
+        return float((target[5] + offsets[5, 0]) @ up)  # the sole under the held ankle
+
+    assert planted_height(0.08 - 0.10) == pytest.approx(0.0)  # 10 cm under the floor: lifted
+    assert planted_height(0.08 + 0.03) == pytest.approx(0.0)  # 3 cm above: put down (within 4.5 cm)
+    assert planted_height(0.08 + 0.15) == pytest.approx(0.15)  # 15 cm above, on a step: kept
+    assert planted_height(0.08 - 0.30) == pytest.approx(-0.30)  # 30 cm under: the floor is wrong there
