@@ -3,8 +3,8 @@
 For each committed ground-truth clip: `posebake estimate` with the true focal, then per foot and frame the
 contact the bake would use (`posebake_core.retarget.contacts`) against the ground truth's: its heel or toe
 site within 3 cm of the lowest that site gets in the clip (the sole on the floor; heights above the floor the
-actor stood on, `gt_floor_slope`) and moving under 1 cm per frame (the issue's definition). Precision, recall and F1 per clip and pooled. Writes
-bench/results/contacts.md. Run: `.venv/bin/python bench/contacts.py`.
+actor stood on, `gt_floor_slope`) and moving under 1 cm per frame (the issue's definition). Precision, recall
+and F1 per clip and pooled. Writes bench/results/contacts.md. Run: `.venv/bin/python bench/contacts.py`.
 """
 from __future__ import annotations
 
@@ -203,9 +203,9 @@ def main() -> None:
                  "threshold of its own (the same speed, measured across the image at the foot's distance). The "
                  "running clip's ground-truth contacts are 3-6 frames long (17 foot-frames of 84) and its estimated "
                  "stance feet move 2-3 m/s in the world frame, mostly in depth: the 3D speed alone finds none, "
-                 "the image finds them. The three subject-02 clips (walk_far, walk_side, run_three_quarter) were captured on a "
-                 "floor that tilts 0.8-1.2 degrees: on the render's level floor their later stances stand 3-8 cm up, "
-                 "so the definition before 2026-12-02 missed them (walk_far: 21 % of foot-frames in contact; 52 % "
+                 "the image finds them. The three subject-02 clips (walk_far, walk_side, run_three_quarter) were "
+                 "captured on a floor that tilts 0.8-1.2 degrees: on the render's level floor their later stances "
+                 "stand 3-8 cm up, so the definition before 2026-12-02 missed them (walk_far: 21 % of foot-frames in contact; 52 % "
                  "above the mocap floor, as a walk's stance phase is). hop_elevated's F1 swings with "
                  "any small change to the estimate, since tracking feeds each frame's landmarks into the next "
                  "crop: measured 2026-12-02 with the same code, 0.79 (torch, batch 8), 0.64 (ONNX Runtime, "

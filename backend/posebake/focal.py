@@ -214,7 +214,8 @@ def estimate_focal(frames: list[np.ndarray]) -> FocalEstimate:
     # go of the GIL while it runs: one frame per core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(grays), os.cpu_count() or 1))) as pool:
         found_segments = list(pool.map(line_segments, grays))
-    return focal_from_frames([frame_focal(g, _frame_rng(k), s) for k, (g, s) in enumerate(zip(grays, found_segments))])
+    return focal_from_frames([frame_focal(g, _frame_rng(k), segs)
+                              for k, (g, segs) in enumerate(zip(grays, found_segments))])
 
 
 def _frame_rng(k: int) -> np.random.Generator:
@@ -241,8 +242,9 @@ def focal_from_frames(per_frame: list[float | None], skipped: int = 0) -> FocalE
     agree = _agreeing(found)
     if agree.sum() * 2 <= len(found):
         return FocalEstimate(None, f"frames disagree (focal {found.min():.0f}-{found.max():.0f} px)", per_frame)
+    unusable = len(per_frame) - len(found)
     return FocalEstimate(float(np.median(found[agree])), f"{int(agree.sum())} of {len(per_frame)} frames agree"
-                         + (f", {len(per_frame) - len(found)} without a usable pair" if len(found) < len(per_frame) else "")
+                         + (f", {unusable} without a usable pair" if unusable else "")
                          + (f", {skipped} more not needed" if skipped else ""), per_frame)
 
 
@@ -273,7 +275,7 @@ class FocalSampler:
         self.last = max(wanted)
         self.pool = pool
         self.grays: list[np.ndarray] = []
-        self.jobs: list[Future[float | None | bool]] = []
+        self.jobs: list[Future[bool]] = []
         self.per_frame: list[float | None] = []  # searched frames' focals, in order (written by the search)
 
     def offer(self, first: int, batch: np.ndarray) -> bool:
