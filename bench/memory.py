@@ -9,6 +9,7 @@ Writes bench/results/memory.md. Run: `.venv/bin/python bench/memory.py`.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
@@ -62,8 +64,6 @@ def peak(video: Path, extra: list[str]) -> tuple[float, float, int]:
     wall = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     kb = int(proc.stderr.strip().splitlines()[-1])
-    import numpy as np
-
     with np.load(out) as z:
         frames = int(z["joints_cam"].shape[1])
     return kb / 1024.0, wall, frames
@@ -71,8 +71,6 @@ def peak(video: Path, extra: list[str]) -> tuple[float, float, int]:
 
 def smoothnet_batches(frames: int = 1800) -> list[str]:
     """SmoothNet's time per frame on one `frames`-long track against how many windows go through at once."""
-    import numpy as np
-
     from posebake.device import configure_cpu_threads
     from posebake.smoothing import load_refiner, windows
 
@@ -98,20 +96,34 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+def median_peak(video: Path, extra: list[str], repeats: int) -> tuple[float, list[float], float, int]:
+    """(median peak MiB, every run's peak, median wall s, frames) over `repeats` fresh processes: one run's
+    peak moved by up to 16 % on the 2-core AMD box (1,800 frames: 716, 742 and 832 MiB for the same command),
+    as thread timing decides which buffers are alive at once and which allocator arenas hold freed memory."""
+    runs = [peak(video, extra) for _ in range(repeats)]
+    mbs = sorted(r[0] for r in runs)
+    return float(np.median(mbs)), mbs, float(np.median([r[1] for r in runs])), runs[0][2]
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per cell; the table shows the median")
+    args = ap.parse_args()
     batch_rows = smoothnet_batches()
     print("\n".join(batch_rows), flush=True)
     long = looped(LOOPS)
     rows = []
     for name, extra in VARIANTS.items():
-        short_mb, short_s, n_short = peak(RUNNER, extra)
-        long_mb, long_s, n_long = peak(long, extra)
-        rows.append(f"| {name} | {n_short} | {short_mb:.0f} | {n_long} | {long_mb:.0f} | {long_mb / short_mb:.2f} | "
-                    f"{short_s:.0f} / {long_s:.0f} |")
+        short_mb, short_all, short_s, n_short = median_peak(RUNNER, extra, args.repeats)
+        long_mb, long_all, long_s, n_long = median_peak(long, extra, args.repeats)
+        spread = lambda mbs: "-".join(f"{m:.0f}" for m in (mbs[0], mbs[-1]))  # noqa: E731
+        rows.append(f"| {name} | {n_short} | {short_mb:.0f} ({spread(short_all)}) | {n_long} | {long_mb:.0f} "
+                    f"({spread(long_all)}) | {long_mb / short_mb:.2f} | {short_s:.0f} / {long_s:.0f} |")
         print(rows[-1], flush=True)
     text = ["# Peak memory against video length: `bench/memory.py`", "", machine_header("cpu"), "",
             "Peak resident set size of `posebake estimate` in a fresh process (`/usr/bin/time -f %M`), the runner "
-            f"as shipped and looped {LOOPS} times. Bar (issue #21): long / short <= 1.2.", "",
+            f"as shipped and looped {LOOPS} times; the median of {args.repeats} runs each (lowest-highest in "
+            "brackets). Bar (issue #21): long / short <= 1.2.", "",
             "| options | frames | peak MiB | frames | peak MiB | long / short | wall s (short / long) |",
             "|---|---|---|---|---|---|---|", *rows, "",
             "## SmoothNet windows per call (1,800-frame track, 2 threads, best of 3)", "",
