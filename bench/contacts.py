@@ -29,6 +29,9 @@ GT_HEIGHT_M, GT_SPEED_M = 0.03, 0.01
 #: floor slope is fitted to them: jumps in place spread 0.1-0.4 m, and a slope from those is noise (5 degrees
 #: on jump_close_pan); walks and runs spread 0.8-1.1 m.
 GT_SLOPE_MIN_SPREAD_M = 0.5
+#: A capture floor tilts by a degree or two (CMU subject 02's: 0.8-1.2); steeper lower envelopes are ground
+#: that is not one floor (the tuning set's uneven-terrain walk: 18.5 degrees), where the level plane stays.
+GT_SLOPE_MAX_DEG = 3.0
 
 
 def gt_floor_slope(gt: dict) -> tuple[np.ndarray, np.ndarray, float]:
@@ -38,7 +41,7 @@ def gt_floor_slope(gt: dict) -> tuple[np.ndarray, np.ndarray, float]:
     character on a level plane at its lowest point; "within 3 cm of the floor" must read heights above the
     floor the actor stood on. The lower envelope of the still points (sole sites moving under 1 cm/frame),
     refitted to those within 3 cm of the line; zero slope where the stances do not spread
-    (GT_SLOPE_MIN_SPREAD_M)."""
+    (GT_SLOPE_MIN_SPREAD_M) or the envelope is steeper than a floor (GT_SLOPE_MAX_DEG)."""
     names = [str(n) for n in gt["site_names"]]
     sites = gt["sites_world"].astype(np.float64)
     still = []
@@ -58,6 +61,8 @@ def gt_floor_slope(gt: dict) -> tuple[np.ndarray, np.ndarray, float]:
     for _ in range(10):
         coef = np.linalg.lstsq(A[keep], pts[keep, 2], rcond=None)[0]
         keep = pts[:, 2] - A @ coef < GT_HEIGHT_M
+    if abs(np.degrees(np.arctan(coef[0]))) > GT_SLOPE_MAX_DEG:
+        return centre, direction, 0.0
     return centre, direction, float(coef[0])
 
 

@@ -112,7 +112,7 @@ def main() -> None:
     batch_rows = smoothnet_batches()
     print("\n".join(batch_rows), flush=True)
     long = looped(LOOPS)
-    rows = []
+    rows: list[str] = []
     for name, extra in VARIANTS.items():
         short_mb, short_all, short_s, n_short = median_peak(RUNNER, extra, args.repeats)
         long_mb, long_all, long_s, n_long = median_peak(long, extra, args.repeats)
@@ -120,10 +120,16 @@ def main() -> None:
         rows.append(f"| {name} | {n_short} | {short_mb:.0f} ({spread(short_all)}) | {n_long} | {long_mb:.0f} "
                     f"({spread(long_all)}) | {long_mb / short_mb:.2f} | {short_s:.0f} / {long_s:.0f} |")
         print(rows[-1], flush=True)
+        write(rows, batch_rows, args.repeats)  # after every row: a run cut short keeps what it measured
+
+
+def write(rows: list[str], batch_rows: list[str], repeats: int, note: str = "") -> None:
+    missing = list(VARIANTS)[len(rows):]
     text = ["# Peak memory against video length: `bench/memory.py`", "", machine_header("cpu"), "",
             "Peak resident set size of `posebake estimate` in a fresh process (`/usr/bin/time -f %M`), the runner "
-            f"as shipped and looped {LOOPS} times; the median of {args.repeats} runs each (lowest-highest in "
-            "brackets). Bar (issue #21): long / short <= 1.2.", "",
+            f"as shipped and looped {LOOPS} times; the median of {repeats} runs each (lowest-highest in "
+            "brackets). Bar (issue #21): long / short <= 1.2." + (f" Not measured in this run: {', '.join(missing)}."
+                                                                  if missing else "") + note, "",
             "| options | frames | peak MiB | frames | peak MiB | long / short | wall s (short / long) |",
             "|---|---|---|---|---|---|---|", *rows, "",
             "## SmoothNet windows per call (1,800-frame track, 2 threads, best of 3)", "",
@@ -132,7 +138,6 @@ def main() -> None:
             "", "| windows per call | ms per frame |", "|---|---|",
             *batch_rows]
     OUT.write_text("\n".join(text) + "\n")
-    print("\n".join(text))
 
 
 if __name__ == "__main__":

@@ -82,3 +82,8 @@ def test_committed_clips_floor(C: ModuleType, clip: str, tilted: bool) -> None:
     if clip.startswith("walk"):  # a walk's stance phase is ~60 % of its cycle per foot
         truth = C.gt_contacts(gt)
         assert 0.45 < np.mean([truth[S].mean() for S in "LR"]) < 0.7
+
+
+def test_ground_steeper_than_a_floor_keeps_the_level_plane(C: ModuleType) -> None:
+    """Stances climbing a slope or rocks are not one tilted floor: the level plane stays."""
+    assert C.gt_floor_slope(walk_sites(10.0))[2] == 0.0
