@@ -123,13 +123,13 @@ def main() -> None:
         write(rows, batch_rows, args.repeats)  # after every row: a run cut short keeps what it measured
 
 
-def write(rows: list[str], batch_rows: list[str], repeats: int, note: str = "") -> None:
+def write(rows: list[str], batch_rows: list[str], repeats: int) -> None:
     missing = list(VARIANTS)[len(rows):]
     text = ["# Peak memory against video length: `bench/memory.py`", "", machine_header("cpu"), "",
             "Peak resident set size of `posebake estimate` in a fresh process (`/usr/bin/time -f %M`), the runner "
             f"as shipped and looped {LOOPS} times; the median of {repeats} runs each (lowest-highest in "
             "brackets). Bar (issue #21): long / short <= 1.2." + (f" Not measured in this run: {', '.join(missing)}."
-                                                                  if missing else "") + note, "",
+                                                                  if missing else ""), "",
             "| options | frames | peak MiB | frames | peak MiB | long / short | wall s (short / long) |",
             "|---|---|---|---|---|---|---|", *rows, "",
             "## SmoothNet windows per call (1,800-frame track, 2 threads, best of 3)", "",
