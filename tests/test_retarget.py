@@ -352,6 +352,30 @@ def test_contacts_read_the_image_where_the_depth_wanders():
     assert image_speed(m, 0, SOLE_LANDMARKS["l"][0]).max() < 1e-3  # still (float32 pixels), once the pan is removed
 
 
+def test_a_one_frame_landmark_jump_does_not_break_a_contact():
+    """BlazePose throws a foot landmark away for a frame where the legs cross (the rendered run: 19 px at frame
+    26): the image speed passes its rays through a median of three frames first, so a planted foot stays
+    planted through it, while a foot that keeps moving is as fast as before."""
+    from posebake_core.retarget.contacts import SOLE_LANDMARKS, image_speed, median3
+
+    T, fps, heel = 20, 30.0, SOLE_LANDMARKS["l"][0]
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    j = np.zeros((1, T, 33, 3)) + [0.0, 0.0, 5.0]
+    j[0, :, heel] = [0.3, 0.9, 5.0]
+    j[0, 10, heel, 0] += 0.15  # one frame 15 cm (30 px) off: 4.5 m/s in and out
+    uv = j[..., :2] / j[..., 2:] * 1000.0 + [640, 360]
+    m = Motion(joints_cam=j, joints_2d=uv, visibility=np.ones((1, T, 33)), fps=fps, K=K, image_size=(1280, 720))
+    assert image_speed(m, 0, heel).max() < 1e-3
+    still = np.zeros((T, 3)) + [0.3, 0.0, 0.0]
+    assert detect_foot_contacts(still, still + [0.2, 0, 0], fps, 0.85,
+                                image_speeds=(image_speed(m, 0, heel),) * 2).all()
+    j[0, :, heel, 0] = 0.3 + 0.05 * np.arange(T)  # 1.5 m/s steadily: no median changes that
+    m.joints_2d = j[..., :2] / j[..., 2:] * 1000.0 + [640, 360]
+    assert np.allclose(image_speed(m, 0, heel), 1.5, rtol=0.06)  # (less as it leaves the optical axis)
+    glitch = np.array([[0.0], [0.0], [9.0], [0.0], [1.0], [2.0], [3.0]])
+    assert median3(glitch)[:, 0].tolist() == [0, 0, 0, 1, 1, 2, 3]
+
+
 def test_feet_planted_toes_down_are_levelled_about_the_ankle():
     """BlazePose's heel landmark sits up the back of the heel: planted feet come out toes-down (13-78 degrees
     on the rendered clips, flat in truth). For the bake the world frame levels each foot by its median pitch

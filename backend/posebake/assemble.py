@@ -10,16 +10,18 @@ from .decode import VideoInfo
 from .hands import assemble_hands
 from .rootsolve import consistent_scale, solve_root_translation
 from .scale import height_scale
+from .sides import untangle_sides
 from .track import Track
 
 
 def assemble_motion(tracks: list[Track], n_frames: int, info: VideoInfo, K: np.ndarray, K_source: str, *,
                     start: int, min_track_frames: int, subject_height: float | None, bone_depth: bool,
                     hands: bool) -> Motion:
-    """The tracks of a run (its first frame `start`) as a Motion: each track's world landmarks made
-    root-relative and consistent in scale (rescaled to `subject_height` when given), placed in the camera by
-    the root solve (rootsolve.py, then, with `bone_depth`, the bone-length depth of bonedepth.py); tracks
-    shorter than `min_track_frames` or never placed dropped; `hands`: the tracks' finger landmarks too."""
+    """The tracks of a run (its first frame `start`) as a Motion: each track's left/right swaps undone
+    (sides.py), its world landmarks made root-relative and consistent in scale (rescaled to `subject_height`
+    when given), placed in the camera by the root solve (rootsolve.py, then, with `bone_depth`, the
+    bone-length depth of bonedepth.py); tracks shorter than `min_track_frames` or never placed dropped;
+    `hands`: the tracks' finger landmarks too."""
     # a still photo (or a clip shorter than the minimum) keeps whoever was seen in every frame of it
     kept = [t for t in tracks if len(t.frames) >= min(min_track_frames, n_frames)]
     if not kept:
@@ -31,13 +33,13 @@ def assemble_motion(tracks: list[Track], n_frames: int, info: VideoInfo, K: np.n
     vis = np.zeros((P, n_frames, J), np.float32)
     for p, t in enumerate(kept):
         f = np.asarray(t.frames)
-        X = np.stack(t.world)[:, :J].astype(np.float64)
+        u, X, w, _ = untangle_sides(f, np.stack(t.image)[:, :J].astype(np.float64),
+                                    np.stack(t.world)[:, :J].astype(np.float64),
+                                    np.stack(t.visibility)[:, :J].astype(np.float64))
         X -= 0.5 * (X[:, 23:24] + X[:, 24:25])  # root-relative to the mid-hip
         X = consistent_scale(X)
         if subject_height is not None:
             X *= height_scale(X, subject_height)
-        u = np.stack(t.image)[:, :J].astype(np.float64)
-        w = np.stack(t.visibility)[:, :J].astype(np.float64)
         size = (info.width, info.height)
         t_root = solve_root_translation(X, u, w, K, size)
         if bone_depth:

@@ -74,7 +74,8 @@ def image_speed(motion: Motion, track: int, joint: int) -> np.ndarray:
     rays = np.concatenate([uv, np.ones((len(uv), 1))], axis=1) @ np.linalg.inv(motion.K).T
     if motion.camera_rotation is not None:
         rays = np.einsum("tij,tj->ti", motion.camera_rotation, rays)
-    d = rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    d = median3(rays / np.linalg.norm(rays, axis=1, keepdims=True))  # one-frame jumps out (`median3`)
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
     out = np.full(len(d), np.nan)
     if len(d) > 1:
         out[1:] = np.arctan2(np.linalg.norm(np.cross(d[1:], d[:-1]), axis=1), np.sum(d[1:] * d[:-1], axis=1))
@@ -108,6 +109,19 @@ def contacts_for_motion(motion: Motion, track: int | None = None, image: bool = 
             seen = tuple(image_speed(motion, p, j)[:len(heel)] for j in SOLE_LANDMARKS[s]) if image else None
             c = detect_foot_contacts(heel, toe, canon.fps, leg, image_speeds=seen, **thresholds)
             out[p, :len(c), k] = c & present[p, :len(c)]
+    return out
+
+
+def median3(x: np.ndarray) -> np.ndarray:
+    """(T, ...) the median of each frame and its two neighbours (the ends kept): a landmark that jumps away
+    for one frame (BlazePose at a leg crossing) is dropped, while motion that keeps its direction over three
+    frames (a swinging foot) passes unchanged. NaN frames stay NaN and leave their neighbours' as they were."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 3:
+        return x.copy()
+    out = x.copy()
+    mid = np.median(np.stack([x[:-2], x[1:-1], x[2:]]), axis=0)
+    out[1:-1] = np.where(np.isfinite(mid), mid, x[1:-1])
     return out
 
 
