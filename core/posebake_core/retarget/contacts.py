@@ -24,12 +24,11 @@ from .canonical import CanonicalPose, leg_length
 #: Contact thresholds on estimated motion, in leg lengths: a heel or toe point within 0.12 of its own low
 #: level (10th percentile over the clip) and slower than 0.9 leg lengths a second (0.03 a frame at 30 fps),
 #: for at least 3 frames. An earlier session chose them by a grid search on the committed ground-truth
-#: clips, whose motions are reserved for evaluation, so their F1 there (0.83 pooled) is not an independent
-#: test. On four rendered clips of unreserved motions (bench/contacts_tune.py, results/contacts_tune.md, re-run
-#: 2026-12-02 with the image evidence and levelled feet) they score 0.47 against the grid's best 0.53, whose
-#: gain comes from two clips where every setting fails and which scores 0.75 against these 0.83 on the
-#: evaluation clips; so these stay until an unreserved tuning set with running and jumping decides. Estimated
-#: feet jitter by centimetres, so the ground truth's 3 cm / 1 cm-a-frame would find almost none.
+#: clips, whose motions are reserved for evaluation, so their F1 there (0.88 pooled) is not an independent
+#: test. On four rendered clips of unreserved motions (bench/contacts_tune.py, results/contacts_tune.md) they
+#: score 0.57 pooled, as the grid's best there does (re-run 2026-12-02 with the left/right swaps undone and
+#: the median image speed; before those, 0.47 against the grid's 0.53). Estimated feet jitter by
+#: centimetres, so the ground truth's 3 cm / 1 cm-a-frame would find almost none.
 CONTACT_HEIGHT, CONTACT_SPEED, CONTACT_LOW_PCT, CONTACT_MIN_FRAMES = 0.12, 0.9, 10.0, 3
 
 
