@@ -28,7 +28,7 @@ from multiview_root import CLIP, read_qualisys, reprojection_px, triangulate, un
 import posebake.assemble  # noqa: E402
 from posebake.estimate import EstimateOptions, Estimator  # noqa: E402
 from posebake.paths import shared_data  # noqa: E402
-from posebake.sides import untangle_sides  # noqa: E402
+from posebake.sides import GROUPS, untangle_sides  # noqa: E402
 from posebake_dev.eval.report import evaluate, load_groundtruth  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ class Switchable:
             return out
 
         def unchanged(frames, image, world, visibility):
-            return image, world, visibility, {}
+            return image, world, visibility, {g: np.zeros(len(frames), dtype=bool) for g in GROUPS}
 
         self.found = []
         posebake.assemble.untangle_sides = counting if on else unchanged

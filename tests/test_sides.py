@@ -131,7 +131,23 @@ def test_rendered_run_keeps_its_legs_apart(model_files, monkeypatch) -> None:
     est = Estimator("cpu")
     opts = EstimateOptions(max_people=1, smooth="none", focal=float(gt["K"][0, 0]))
     fixed = est.run(CLIPS / "run_three_quarter.mp4", opts)
-    monkeypatch.setattr(posebake.assemble, "untangle_sides", lambda f, u, X, w: (u, X, w, {}))
+    monkeypatch.setattr(posebake.assemble, "untangle_sides",
+                        lambda f, u, X, w: (u, X, w, {g: np.zeros(len(f), dtype=bool) for g in GROUPS}))
     raw = est.run(CLIPS / "run_three_quarter.mp4", opts)
     assert _legs_swapped_against_truth(raw.joints_2d[0], gt).sum() >= 5
     assert not _legs_swapped_against_truth(fixed.joints_2d[0], gt).any()
+
+
+def test_hand_slots_follow_a_mirrored_body() -> None:
+    """Where the body was mirrored back, the hand read around each wrist belongs to the other side: the two
+    slots (with their handedness scores) are exchanged on those frames only."""
+    from posebake.assemble import swap_hand_sides
+    from posebake.track import Track
+
+    t = Track(track_id=0, roi=np.zeros(5), frames=[10, 11, 12])
+    for f in t.frames:
+        t.hands[f] = (np.stack([np.full((21, 2), f), np.full((21, 2), -f)]), np.zeros((2, 21, 3)),
+                      np.array([0.9, 0.8]), np.array([0.1, 0.95]))
+    swap_hand_sides(t, np.array([11]))
+    assert t.hands[11][0][0, 0, 0] == -11 and t.hands[11][3].tolist() == [0.95, 0.1]
+    assert t.hands[10][0][0, 0, 0] == 10 and t.hands[12][3].tolist() == [0.1, 0.95]

@@ -33,9 +33,10 @@ def assemble_motion(tracks: list[Track], n_frames: int, info: VideoInfo, K: np.n
     vis = np.zeros((P, n_frames, J), np.float32)
     for p, t in enumerate(kept):
         f = np.asarray(t.frames)
-        u, X, w, _ = untangle_sides(f, np.stack(t.image)[:, :J].astype(np.float64),
-                                    np.stack(t.world)[:, :J].astype(np.float64),
-                                    np.stack(t.visibility)[:, :J].astype(np.float64))
+        u, X, w, swapped = untangle_sides(f, np.stack(t.image)[:, :J].astype(np.float64),
+                                          np.stack(t.world)[:, :J].astype(np.float64),
+                                          np.stack(t.visibility)[:, :J].astype(np.float64))
+        swap_hand_sides(t, f[swapped["body"]])
         X -= 0.5 * (X[:, 23:24] + X[:, 24:25])  # root-relative to the mid-hip
         X = consistent_scale(X)
         if subject_height is not None:
@@ -66,3 +67,12 @@ def assemble_motion(tracks: list[Track], n_frames: int, info: VideoInfo, K: np.n
                     subject_height=np.full(P, np.nan if subject_height is None else subject_height),
                     source_video=str(info.path))
     return motion.order_tracks()
+
+
+def swap_hand_sides(track: Track, frames: np.ndarray) -> None:
+    """Exchange the two hand slots (left, right) of `track`'s hand stage on `frames`, where the side stage
+    mirrored the body back: each slot was read around the wrist the body then called its own, so it holds the
+    other hand (and the hand model's handedness says so), and now belongs to the other side."""
+    for f in frames.tolist():
+        if f in track.hands:
+            track.hands[f] = tuple(np.asarray(a)[::-1].copy() for a in track.hands[f])
