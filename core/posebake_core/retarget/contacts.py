@@ -67,7 +67,8 @@ SOLE_LANDMARKS = {"l": (JOINT_INDEX["left_heel"], JOINT_INDEX["left_foot_index"]
 def image_speed(motion: Motion, track: int, joint: int) -> np.ndarray:
     """(T,) how fast a landmark crosses the image, in metres per second at its distance: the angle between
     its viewing rays on consecutive frames, in the first frame's camera axes (the camera's pan and tilt
-    removed), times its distance from the camera and the frame rate. The estimate's depth, its noisiest
+    removed; each ray the median of its frame's and its neighbours', `median3`), times its distance from the
+    camera and the frame rate. The estimate's depth, its noisiest
     part, enters only through that distance. NaN where the landmark is missing."""
     uv = motion.joints_2d[track, :, joint].astype(np.float64)
     rays = np.concatenate([uv, np.ones((len(uv), 1))], axis=1) @ np.linalg.inv(motion.K).T
