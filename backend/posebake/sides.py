@@ -53,7 +53,7 @@ GROUPS = {
 }
 
 #: Price of one frame labelled "swapped", in squared typical accelerations of a landmark (the cost's unit).
-#: A false stretch costs up to 3 x (landmarks) x CAP at each end (600 units for the legs), while jitter rarely
+#: A false stretch costs up to 3 x (landmarks) x CAP at each end (2400 units for the legs), while jitter rarely
 #: makes a swapped labelling smoother by more than a unit or two a frame; 4 keeps the network's labels wherever
 #: the image is ambiguous, and undoes a stretch of up to some hundred frames with clear ends.
 SWAP_PRICE = 4.0
@@ -63,7 +63,7 @@ SWAP_PRICE = 4.0
 #: both feet within a few pixels of each other (0.07 and 0.15 leg lengths on the rendered side walk and run).
 OVERLAP = 0.2
 
-#: A landmark's squared acceleration counts up to this many units (25: five times the typical acceleration):
+#: A landmark's squared acceleration counts up to this many units (100: ten times the typical acceleration):
 #: a frame BlazePose got wrong for both legs (both feet pulled to the point between them, as on the lab clip's
 #: back view) then weighs the same under either labelling, instead of favouring the one that "crosses" the legs
 #: through it; a false stretch still costs three capped frames per landmark at each of its ends.
